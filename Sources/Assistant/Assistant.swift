@@ -1,0 +1,4 @@
+import Foundation
+import Index
+import Inference
+import Ingest

@@ -1,0 +1,76 @@
+import Foundation
+import Ingest
+
+/// What to look for, and where.
+public struct SearchQuery: Sendable, Equatable {
+    public var text: String
+    public var limit: Int
+    /// Only notes or only mail; nil for both.
+    public var kind: DocumentKind?
+    /// Inclusive date bounds on the document's date.
+    public var since: Date?
+    public var until: Date?
+    /// Substring of the sender (mail).
+    public var from: String?
+    /// Substring of the path (notes folder, mbox file).
+    public var pathContains: String?
+    /// A tag the note must carry, without `#`.
+    public var tag: String?
+
+    public init(
+        text: String, limit: Int = 10, kind: DocumentKind? = nil, since: Date? = nil, until: Date? = nil,
+        from: String? = nil, pathContains: String? = nil, tag: String? = nil
+    ) {
+        self.text = text
+        self.limit = limit
+        self.kind = kind
+        self.since = since
+        self.until = until
+        self.from = from
+        self.pathContains = pathContains
+        self.tag = tag
+    }
+}
+
+/// One retrieved chunk with everything needed to show and cite it.
+public struct SearchHit: Sendable, Equatable {
+    public var chunkID: Int64
+    public var documentID: Int64
+    public var score: Double
+    public var kind: DocumentKind
+    public var path: String
+    public var lineStart: Int
+    public var lineEnd: Int
+    public var messageID: String?
+    /// Note title or mail subject.
+    public var title: String
+    public var from: String?
+    public var date: Date?
+    /// Heading path joined with " > " (notes).
+    public var heading: String?
+    public var text: String
+
+    public init(
+        chunkID: Int64, documentID: Int64, score: Double, kind: DocumentKind, path: String, lineStart: Int,
+        lineEnd: Int, messageID: String?, title: String, from: String?, date: Date?, heading: String?, text: String
+    ) {
+        self.chunkID = chunkID
+        self.documentID = documentID
+        self.score = score
+        self.kind = kind
+        self.path = path
+        self.lineStart = lineStart
+        self.lineEnd = lineEnd
+        self.messageID = messageID
+        self.title = title
+        self.from = from
+        self.date = date
+        self.heading = heading
+        self.text = text
+    }
+}
+
+/// Finds chunks for a query. `IndexStore` is the real one; the seam keeps `Assistant` independent of SQL.
+public protocol Retriever: Sendable {
+    func search(_ query: SearchQuery) throws -> [SearchHit]
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// What a document is: a Markdown note or one email message.
+public enum DocumentKind: String, Sendable, Codable, CaseIterable {
+    case note
+    case mail
+}
+
+/// One parsed source document, the value that crosses from `Ingest` into `Index`.
+///
+/// A note is one file. A message is one entry of an mbox file, located by the byte offset of its
+/// `From ` line so that an mbox that only grew can be appended to without re-reading it.
+public struct Document: Sendable, Equatable {
+    public var kind: DocumentKind
+    /// The note's file path, or the mbox file's path.
+    public var path: String
+    /// Byte offset of the message's `From ` line inside the mbox (mail only).
+    public var mboxOffset: Int64?
+    /// Length in bytes of the message inside the mbox, `From ` line included (mail only).
+    public var mboxLength: Int64?
+    /// RFC 5322 Message-ID without angle brackets; synthesized stably when the header is missing.
+    public var messageID: String?
+    /// Message-IDs this message replies to, oldest first (References, then In-Reply-To).
+    public var references: [String]
+    /// Note title (front matter, first H1, else file name) or mail subject (decoded).
+    public var title: String
+    /// Sender as `Name <addr>` (mail only).
+    public var from: String?
+    /// Recipients, To then Cc (mail only).
+    public var to: [String]
+    /// The document's date: front matter, daily-note file name or mtime for notes; Date header for mail.
+    public var date: Date?
+    /// `#tags` and front-matter tags, without the `#`.
+    public var tags: [String]
+    /// `[[wikilink]]` targets (notes only).
+    public var links: [String]
+    /// Front-matter aliases (notes only).
+    public var aliases: [String]
+    /// File names of attachments (mail only); listed, never indexed.
+    public var attachments: [String]
+    /// The full text: the note's Markdown body, or the message's decoded text including quoted history.
+    public var body: String
+    /// 1-based line in the source file where `body` starts (after front matter; after the headers for mail).
+    public var bodyLineOffset: Int
+
+    public init(
+        kind: DocumentKind, path: String, mboxOffset: Int64? = nil, mboxLength: Int64? = nil,
+        messageID: String? = nil, references: [String] = [], title: String, from: String? = nil,
+        to: [String] = [], date: Date? = nil, tags: [String] = [], links: [String] = [],
+        aliases: [String] = [], attachments: [String] = [], body: String, bodyLineOffset: Int = 1
+    ) {
+        self.kind = kind
+        self.path = path
+        self.mboxOffset = mboxOffset
+        self.mboxLength = mboxLength
+        self.messageID = messageID
+        self.references = references
+        self.title = title
+        self.from = from
+        self.to = to
+        self.date = date
+        self.tags = tags
+        self.links = links
+        self.aliases = aliases
+        self.attachments = attachments
+        self.body = body
+        self.bodyLineOffset = bodyLineOffset
+    }
+}
+
+/// A piece of a document sized for the embedding model, with where it came from.
+public struct Chunk: Sendable, Equatable {
+    /// Position of the chunk within its document, from 0.
+    public var ordinal: Int
+    /// The text that is embedded and searched.
+    public var text: String
+    /// Headings above the chunk, outermost first (notes); empty for mail.
+    public var headingPath: [String]
+    /// First and last line of the chunk in the source file, 1-based and inclusive.
+    public var lineStart: Int
+    public var lineEnd: Int
+
+    public init(ordinal: Int, text: String, headingPath: [String], lineStart: Int, lineEnd: Int) {
+        self.ordinal = ordinal
+        self.text = text
+        self.headingPath = headingPath
+        self.lineStart = lineStart
+        self.lineEnd = lineEnd
+    }
+}
+
+/// Counts tokens the way the embedding model will, so that no chunk is truncated by the embedder.
+///
+/// `Ingest` depends on no model; the caller passes the real tokenizer (see `Inference.WordPieceTokenizer`)
+/// or, where none is loaded, `ApproximateTokenCounter`.
+public protocol TokenCounting: Sendable {
+    func countTokens(_ text: String) -> Int
+}
