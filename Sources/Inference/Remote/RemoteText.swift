@@ -24,7 +24,8 @@ enum RemoteText {
         var result: [Float] = []
         result.reserveCapacity(array.count)
         for element in array {
-            guard let number = element as? NSNumber, !(element is Bool) else { return nil }
+            // (On Linux a JSON 0 or 1 also casts to Bool, so booleans cannot be told apart here; harmless.)
+            guard let number = element as? NSNumber else { return nil }
             result.append(number.floatValue)
         }
         return result
