@@ -239,6 +239,16 @@ struct TemporaryHome: ~Copyable {
         #expect(shown.contains("db = \"\(home.path)/.local/share/assist/index.sqlite\""))
     }
 
+    @Test func showPrintsTOMLThatLoadsBackToTheSameConfiguration() throws {
+        let home = try TemporaryHome()
+        let loader = home.loader(["ASSIST_CHAT_BACKEND": "ollama", "ASSIST_USER_EMAIL": "me@example.org"])
+        let expected = try loader.load()
+        try home.writeConfig(try loader.show())
+        let reloaded = try home.loader().resolve()
+        #expect(reloaded.config == expected)
+        #expect(reloaded.sources[.chatBackend] == .file(path: home.configPath, line: 8))
+    }
+
     @Test func configRoundTripsThroughCodableWithSnakeCaseKeys() throws {
         let home = try TemporaryHome()
         let config = try home.loader().load()

@@ -230,6 +230,23 @@ import Testing
         }
     }
 
+    @Test func aConsumerCanStopEarlyAndTheStreamEnds() async throws {
+        let server = try Self.ollama(chatLines: (0..<20).map { Self.piece("\($0) ") } + [Self.doneLine], pause: 0.05)
+        defer { server.stop() }
+        let generator = try OllamaGenerator(baseURL: server.baseURL, model: "qwen")
+        var taken: [String] = []
+        for try await piece in generator.generate([], options: SamplingOptions()) {
+            taken.append(piece.text)
+            if taken.count == 2 { break }
+        }
+        #expect(taken == ["0 ", "1 "])
+        // The client is usable again right away.
+        let server2 = try Self.ollama(chatLines: [Self.piece("again"), Self.doneLine])
+        defer { server2.stop() }
+        let again = try OllamaGenerator(baseURL: server2.baseURL, model: "qwen")
+        #expect(try await Self.collect(again.generate([], options: SamplingOptions())) == ["again"])
+    }
+
     @Test func rejectsAURLThatIsNotHTTP() {
         #expect(throws: RemoteBackendError.invalidURL("localhost:11434")) {
             _ = try OllamaGenerator(baseURL: "localhost:11434", model: "m")
