@@ -158,8 +158,10 @@ final class ScheduleSandbox {
         #expect(report.scheduler == .systemd)
         #expect(!FileManager.default.fileExists(atPath: sandbox.servicePath))
         #expect(!FileManager.default.fileExists(atPath: sandbox.timerPath))
-        #expect(fake.commands.contains(["systemctl", "--user", "disable", "--now", "assist-index.timer"]))
-        #expect(fake.commands.last == ["systemctl", "--user", "daemon-reload"])
+        let systemctl = fake.commands.filter { $0.first == "systemctl" }.suffix(2)
+        #expect(Array(systemctl) == [
+            ["systemctl", "--user", "disable", "--now", "assist-index.timer"], ["systemctl", "--user", "daemon-reload"],
+        ])
         let again = try installer.remove(environment: sandbox.environment)
         #expect(again.description.contains("nothing to remove"))
     }
