@@ -357,6 +357,16 @@ public struct ScheduleInstaller: Sendable {
 
     // MARK: - Helpers
 
+    /// The absolute path of the program now running (`/proc/self/exe` on Linux, else the first argument
+    /// made absolute): what `install` should schedule when called from the `assist` command itself.
+    public static func runningExecutable(currentDirectory: String = FileManager.default.currentDirectoryPath) -> String {
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"), resolved.hasPrefix("/") {
+            return resolved
+        }
+        let first = CommandLine.arguments.first ?? "assist"
+        return first.hasPrefix("/") ? first : ((currentDirectory as NSString).appendingPathComponent(first) as NSString).standardizingPath
+    }
+
     static func userHome(_ environment: [String: String]) -> String {
         if let home = environment["HOME"], home.hasPrefix("/") { return home }
         return NSHomeDirectory()
