@@ -103,9 +103,10 @@ final class ScheduleSandbox {
         #expect(report.files == [sandbox.servicePath, sandbox.timerPath])
         #expect(report.manualCommands.isEmpty)
         #expect(report.description.contains("Remove with: assist schedule remove"))
-        #expect(fake.commands == [
+        #expect(fake.commands.filter { $0.first == "systemctl" } == [
             ["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", "assist-index.timer"],
         ])
+        #expect(fake.crontab == nil)  // no crontab entry existed, so none was written
 
         let service = try String(contentsOfFile: sandbox.servicePath, encoding: .utf8)
         let root = sandbox.root
@@ -206,6 +207,22 @@ final class ScheduleSandbox {
         let removal = try installer.remove(environment: sandbox.environment)
         #expect(removal.scheduler == .cron)
         #expect(fake.crontab == "MAILTO=me@example.org\n0 * * * * /usr/bin/backup\n")
+    }
+
+    @Test func switchingSchedulersRemovesTheOtherEntry() throws {
+        let sandbox = try ScheduleSandbox()
+        let fake = FakeScheduler(crontab: "0 * * * * /usr/bin/backup\n")
+        _ = try sandbox.install(ScheduleInstaller(runner: fake, preference: .systemd))
+        let toCron = try sandbox.install(ScheduleInstaller(runner: fake, preference: .cron))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.servicePath))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.timerPath))
+        #expect(toCron.description.contains("Removed \(sandbox.timerPath)"))
+        #expect(fake.crontab?.contains(ScheduleInstaller.cronMarker) == true)
+
+        let toSystemd = try sandbox.install(ScheduleInstaller(runner: fake, preference: .systemd))
+        #expect(fake.crontab == "0 * * * * /usr/bin/backup\n")
+        #expect(toSystemd.description.contains("Removed the earlier crontab entry"))
+        #expect(FileManager.default.fileExists(atPath: sandbox.timerPath))
     }
 
     @Test func theCronCommandRunsUnderShWithEveryArgumentIntact() throws {

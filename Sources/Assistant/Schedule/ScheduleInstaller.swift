@@ -126,7 +126,7 @@ public struct ScheduleInstaller: Sendable {
 
         switch try chosenScheduler() {
         case .systemd: return try installSystemd(job, environment: environment)
-        case .cron: return try installCron(job)
+        case .cron: return try installCron(job, environment: environment)
         }
     }
 
@@ -170,20 +170,23 @@ public struct ScheduleInstaller: Sendable {
             lines += manual.map { "  \($0)" }
             break
         }
+        if try removeCronLine() { lines.append("Removed the earlier crontab entry, so the index does not run twice.") }
         lines.append("To keep it running while you are logged out: loginctl enable-linger \"$USER\"")
         lines.append("Remove with: assist schedule remove")
         return ScheduleReport(scheduler: .systemd, files: [service, timer], manualCommands: manual, lines: lines)
     }
 
-    private func installCron(_ job: Job) throws -> ScheduleReport {
+    private func installCron(_ job: Job, environment: [String: String]) throws -> ScheduleReport {
         guard let current = try readCrontab() else { throw ScheduleError.noScheduler }
         let line = Self.cronLine(job)
         var kept = current.filter { !$0.contains(Self.cronMarker) }
         kept.append(line)
         try writeCrontab(kept)
+        // A systemd timer from an earlier install would run the index a second time.
+        let earlier = try removeSystemdUnits(environment)
         return ScheduleReport(
-            scheduler: .cron, files: [], manualCommands: [],
-            lines: [
+            scheduler: .cron, files: [], manualCommands: earlier?.manual ?? [],
+            lines: (earlier?.lines ?? []) + [
                 "Installed a crontab entry: `assist index` runs daily at \(job.time) (cron's time zone).",
                 "  \(line)",
                 "  log: \(job.logPath)",
@@ -196,44 +199,52 @@ public struct ScheduleInstaller: Sendable {
     /// Removes whatever this installer set up: the systemd units (disabling the timer first) and the tagged
     /// crontab line. Reports what was removed, or that nothing was installed.
     public func remove(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ScheduleReport {
-        var lines: [String] = [], files: [String] = [], manual: [String] = []
-        var scheduler: Scheduler?
+        let systemd = try removeSystemdUnits(environment)
+        let cron = try removeCronLine()
+        var lines = systemd?.lines ?? []
+        if cron { lines.append("Removed the crontab entry tagged \(Self.cronMarker).") }
+        if lines.isEmpty { lines.append("No nightly re-index was installed; nothing to remove.") }
+        return ScheduleReport(
+            scheduler: systemd != nil ? .systemd : (cron ? .cron : nil), files: systemd?.files ?? [],
+            manualCommands: systemd?.manual ?? [], lines: lines)
+    }
+
+    /// Disables and deletes the systemd units if they exist; nil when there were none.
+    private func removeSystemdUnits(_ environment: [String: String]) throws -> (lines: [String], files: [String], manual: [String])? {
         let directory = Self.unitDirectory(environment)
         let units = [Self.timerName, Self.serviceName].map { directory + "/" + $0 }
             .filter { FileManager.default.fileExists(atPath: $0) }
-        if !units.isEmpty {
-            scheduler = .systemd
-            let disable = ["systemctl", "--user", "disable", "--now", Self.timerName]
-            let disabled = runner.run(disable, input: nil).succeeded
-            for unit in units {
-                do {
-                    try FileManager.default.removeItem(atPath: unit)
-                } catch {
-                    throw ScheduleError.writeFailed(path: unit, reason: error.localizedDescription)
-                }
-                lines.append("Removed \(unit)")
+        guard !units.isEmpty else { return nil }
+        var lines: [String] = []
+        let disable = ["systemctl", "--user", "disable", "--now", Self.timerName]
+        let disabled = runner.run(disable, input: nil).succeeded
+        for unit in units {
+            do {
+                try FileManager.default.removeItem(atPath: unit)
+            } catch {
+                throw ScheduleError.writeFailed(path: unit, reason: error.localizedDescription)
             }
-            files = units
-            let reload = ["systemctl", "--user", "daemon-reload"]
-            let reloaded = disabled && runner.run(reload, input: nil).succeeded
-            if disabled && reloaded {
-                lines.append("Stopped and disabled \(Self.timerName).")
-            } else {
-                manual = [disable, reload].map { $0.joined(separator: " ") }
-                lines.append("systemctl could not be reached here; if the timer was active, run by hand:")
-                lines += manual.map { "  \($0)" }
-            }
+            lines.append("Removed \(unit)")
         }
-        if let current = try readCrontab() {
-            let kept = current.filter { !$0.contains(Self.cronMarker) }
-            if kept.count != current.count {
-                scheduler = scheduler ?? .cron
-                try writeCrontab(kept)
-                lines.append("Removed the crontab entry tagged \(Self.cronMarker).")
-            }
+        let reload = ["systemctl", "--user", "daemon-reload"]
+        var manual: [String] = []
+        if disabled && runner.run(reload, input: nil).succeeded {
+            lines.append("Stopped and disabled \(Self.timerName).")
+        } else {
+            manual = [disable, reload].map { $0.joined(separator: " ") }
+            lines.append("systemctl could not be reached here; if the timer was active, run by hand:")
+            lines += manual.map { "  \($0)" }
         }
-        if lines.isEmpty { lines.append("No nightly re-index was installed; nothing to remove.") }
-        return ScheduleReport(scheduler: scheduler, files: files, manualCommands: manual, lines: lines)
+        return (lines, units, manual)
+    }
+
+    /// Deletes the tagged crontab line; false when there was none (or no crontab program).
+    private func removeCronLine() throws -> Bool {
+        guard let current = try readCrontab() else { return false }
+        let kept = current.filter { !$0.contains(Self.cronMarker) }
+        guard kept.count != current.count else { return false }
+        try writeCrontab(kept)
+        return true
     }
 
     /// What is installed, when it runs next (if systemctl can tell), and the last lines of its log.
