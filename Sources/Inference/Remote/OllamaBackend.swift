@@ -76,12 +76,10 @@ public struct OllamaGenerator: TextGenerator {
         baseURL: String = "http://127.0.0.1:11434", model: String, maxContext: Int = 8192,
         timeouts: RemoteTimeouts = RemoteTimeouts()
     ) async throws -> OllamaGenerator {
-        var generator = try OllamaGenerator(baseURL: baseURL, model: model, timeouts: timeouts)
-        let info = try await OllamaModelInfo.fetch(model: model, http: generator.http)
-        let trained = info.contextLength ?? 4096
-        generator = try OllamaGenerator(
+        let http = try RemoteHTTP(service: .ollama, baseURL: baseURL, timeouts: timeouts)
+        let trained = try await OllamaModelInfo.fetch(model: model, http: http).contextLength ?? 4096
+        return try OllamaGenerator(
             baseURL: baseURL, model: model, contextLength: min(trained, max(1, maxContext)), timeouts: timeouts)
-        return generator
     }
 
     /// Estimated: one token per four characters (see `RemoteText.estimatedTokens`).
