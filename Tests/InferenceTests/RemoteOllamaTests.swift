@@ -83,6 +83,21 @@ import Testing
         #expect(generator.modelID == "ollama:qwen")
     }
 
+    @Test func linesSplitAcrossChunksMidCharacterAreReassembled() async throws {
+        let stream = Data((Self.piece("héllo wörld") + "\n" + Self.piece(" ✓") + "\n" + Self.doneLine + "\n").utf8)
+        let cut = try #require(stream.firstIndex(of: 0xC3)) + 1  // inside the two bytes of "é"
+        let secondCut = cut + 30
+        let server = try StandInServer { _ in
+            StandInServer.Response(
+                contentType: "application/x-ndjson", pause: 0.05,
+                bytePieces: [stream[..<cut], stream[cut..<secondCut], stream[secondCut...]].map { Data($0) },
+                chunked: true)
+        }
+        defer { server.stop() }
+        let generator = try OllamaGenerator(baseURL: server.baseURL, model: "qwen")
+        #expect(try await Self.collect(generator.generate([], options: SamplingOptions())) == ["héllo wörld", " ✓"])
+    }
+
     @Test func stopsReadingAtDoneEvenIfMoreFollows() async throws {
         let server = try Self.ollama(chatLines: [Self.piece("a"), Self.doneLine, Self.piece("after done")])
         defer { server.stop() }

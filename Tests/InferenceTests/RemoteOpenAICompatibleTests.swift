@@ -20,7 +20,7 @@ import Testing
                 if status != 200 {
                     return .json(["error": ["message": "model is loading", "type": "server_error"]], status: status)
                 }
-                return StandInServer.Response(contentType: "text/event-stream", pieces: events)
+                return StandInServer.Response(contentType: "text/event-stream", pieces: events, chunked: true)
             case "/v1/models":
                 if let modelList { return StandInServer.Response(pieces: [String(decoding: modelList, as: UTF8.self)]) }
                 return .json(["error": "not here"], status: 404)

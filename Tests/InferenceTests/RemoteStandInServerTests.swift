@@ -30,6 +30,10 @@ final class StandInServer: @unchecked Sendable {
         /// Written one after another, with `pause` seconds between them.
         var pieces: [String] = []
         var pause: Double = 0
+        /// Raw bytes to write instead of `pieces` (to split a UTF-8 character between writes).
+        var bytePieces: [Data]? = nil
+        /// Send the body with `Transfer-Encoding: chunked`, one chunk per piece, as Ollama's Go server does.
+        var chunked = false
 
         static func json(_ object: Any, status: Int = 200) -> Response {
             let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
@@ -128,12 +132,19 @@ final class StandInServer: @unchecked Sendable {
         }
         lock.withLock { received.append(request) }
         let response = handler(request)
-        write(connection, "HTTP/1.1 \(response.status) Status\r\nContent-Type: \(response.contentType)\r\nConnection: close\r\n\r\n")
-        for (index, piece) in response.pieces.enumerated() {
+        let framing = response.chunked ? "Transfer-Encoding: chunked\r\n" : ""
+        write(connection, "HTTP/1.1 \(response.status) Status\r\nContent-Type: \(response.contentType)\r\n\(framing)Connection: close\r\n\r\n")
+        let pieces = response.bytePieces ?? response.pieces.map { Data($0.utf8) }
+        for (index, piece) in pieces.enumerated() {
             if index > 0, response.pause > 0 { Thread.sleep(forTimeInterval: response.pause) }
             if isStopping { return }
-            write(connection, piece)
+            if response.chunked {
+                write(connection, Data(String(piece.count, radix: 16).utf8) + Data("\r\n".utf8) + piece + Data("\r\n".utf8))
+            } else {
+                write(connection, piece)
+            }
         }
+        if response.chunked { write(connection, "0\r\n\r\n") }
     }
 
     /// Reads up to the blank line that ends the headers; what follows it starts the body.
@@ -168,7 +179,11 @@ final class StandInServer: @unchecked Sendable {
     }
 
     private func write(_ connection: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
+        write(connection, Data(text.utf8))
+    }
+
+    private func write(_ connection: Int32, _ data: Data) {
+        let bytes = [UInt8](data)
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
