@@ -253,6 +253,13 @@ final class ScheduleSandbox {
         #expect(systemd.scheduler == .systemd)
     }
 
+    @Test func theProcessRunnerFeedsInputAndReportsMissingPrograms() {
+        let runner = ProcessCommandRunner(searchPath: "/usr/bin:/bin")
+        #expect(runner.run(["cat"], input: "line one\nline two\n") == CommandResult(status: 0, output: "line one\nline two\n"))
+        #expect(runner.run(["sh", "-c", "echo oops >&2; exit 3"], input: nil) == CommandResult(status: 3, error: "oops\n"))
+        #expect(runner.run(["no-such-program-here"], input: nil).status == 127)
+    }
+
     @Test func installChecksItsInputs() throws {
         let sandbox = try ScheduleSandbox()
         let installer = ScheduleInstaller(runner: FakeScheduler(), preference: .cron)

@@ -48,10 +48,12 @@ public struct ProcessCommandRunner: CommandRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = Array(arguments.dropFirst())
-        let output = Pipe(), error = Pipe(), standardInput = Pipe()
+        let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        process.standardInput = standardInput
+        // Only programs that are given input get a pipe; the rest read nothing.
+        let standardInput = input.map { _ in Pipe() }
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         do {
             try process.run()
         } catch {
@@ -68,8 +70,10 @@ public struct ProcessCommandRunner: CommandRunner {
                 group.leave()
             }
         }
-        if let input { try? standardInput.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
-        try? standardInput.fileHandleForWriting.close()
+        if let input, let standardInput {
+            try? standardInput.fileHandleForWriting.write(contentsOf: Data(input.utf8))
+            try? standardInput.fileHandleForWriting.close()
+        }
         group.wait()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, output: collected.output, error: collected.error)

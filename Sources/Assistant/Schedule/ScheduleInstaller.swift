@@ -170,7 +170,7 @@ public struct ScheduleInstaller: Sendable {
             lines += manual.map { "  \($0)" }
             break
         }
-        if try removeCronLine() { lines.append("Removed the earlier crontab entry, so the index does not run twice.") }
+        if (try? removeCronLine()) == true { lines.append("Removed the earlier crontab entry, so the index does not run twice.") }
         lines.append("To keep it running while you are logged out: loginctl enable-linger \"$USER\"")
         lines.append("Remove with: assist schedule remove")
         return ScheduleReport(scheduler: .systemd, files: [service, timer], manualCommands: manual, lines: lines)
