@@ -85,9 +85,8 @@ public struct Chunker: Sendable {
         case .note:
             var lineIndex = 0
             var first = true
-            for line in document.body.split(separator: "\n", omittingEmptySubsequences: false) {
-                text.append(line.last == "\r" ? line.dropLast() : line, sourceLine: document.bodyLineOffset + lineIndex,
-                            first: first)
+            for line in TextScan.lines(document.body) {
+                text.append(line, sourceLine: document.bodyLineOffset + lineIndex, first: first)
                 first = false
                 lineIndex += 1
             }

@@ -25,14 +25,12 @@ public enum ReplyCleaner {
 
     /// The kept lines with their positions in `body`; blank lines collapsed to one, none at either end.
     public static func ownLines(_ body: String) -> [OwnLine] {
-        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.last == "\r" ? line.dropLast() : line
-        }
+        let lines = TextScan.lines(body)
         let cutoff = historyStart(lines) ?? lines.count
         var keep = [Bool](repeating: true, count: cutoff)
         for i in 0..<cutoff {
-            let trimmed = lines[i].drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.hasPrefix(">") { keep[i] = false; continue }
+            let trimmed = lines[i].trimmingSpaces
+            if trimmed.utf8.first == 0x3E { keep[i] = false; continue }
             if isTrailer(trimmed) { keep[i] = false; continue }
             if isAttribution(lines, i, cutoff) {
                 keep[i] = false
@@ -45,7 +43,7 @@ public enum ReplyCleaner {
         var result: [OwnLine] = []
         var lastBlank = true
         for i in 0..<cutoff where keep[i] {
-            let isBlank = lines[i].allSatisfy { $0 == " " || $0 == "\t" }
+            let isBlank = lines[i].isBlankLine
             if isBlank && lastBlank { continue }
             result.append(OwnLine(lineIndex: i, text: isBlank ? "" : String(lines[i])))
             lastBlank = isBlank
@@ -63,13 +61,14 @@ public enum ReplyCleaner {
                                            "escribio", "schreef", "ha scritto", "escreveu", "skrev", "kirjoitti"]
 
     private static func startsAttribution(_ line: Substring) -> Bool {
-        let l = line.trimmingCharacters(in: .whitespaces).lowercased()
-        return attributionStarts.contains { l.hasPrefix($0) }
+        let l = line.trimmingSpaces
+        return attributionStarts.contains { l.hasPrefixIgnoringCase($0) }
     }
 
     private static func endsAttribution(_ line: Substring) -> Bool {
-        let l = line.trimmingCharacters(in: .whitespaces).lowercased()
-        return attributionEnds.contains { l.hasSuffix($0) }
+        let l = line.trimmingSpaces
+        guard l.utf8.last == 0x3A else { return false }
+        return attributionEnds.contains { l.hasSuffixIgnoringCase($0) }
     }
 
     /// "On … wrote:" (and its German, French, Spanish, Dutch… forms), or any "… wrote:" line that
@@ -77,8 +76,8 @@ public enum ReplyCleaner {
     private static func isAttribution(_ lines: [Substring], _ i: Int, _ end: Int) -> Bool {
         if startsAttribution(lines[i]), lines[i].utf8.count < 300 {
             // "Am … schrieb Alice <alice@example.com>:" puts the name after the verb.
-            let l = lines[i].trimmingCharacters(in: .whitespaces).lowercased()
-            if l.hasSuffix(":"), attributionVerbs.contains(where: { l.contains($0) }) { return true }
+            let l = lines[i].trimmingSpaces
+            if l.utf8.last == 0x3A, attributionVerbs.contains(where: { l.containsIgnoringCase($0) }) { return true }
         }
         guard endsAttribution(lines[i]) else { return false }
         if startsAttribution(lines[i]) || lines[i].utf8.count < 200 && nextNonBlankIsQuoted(lines, after: i, end) {
@@ -90,8 +89,8 @@ public enum ReplyCleaner {
     private static func nextNonBlankIsQuoted(_ lines: [Substring], after i: Int, _ end: Int) -> Bool {
         var j = i + 1
         while j < end {
-            let t = lines[j].drop(while: { $0 == " " || $0 == "\t" })
-            if !t.isEmpty { return t.hasPrefix(">") }
+            let t = lines[j].trimmingSpaces
+            if !t.isEmpty { return t.utf8.first == 0x3E }
             j += 1
         }
         return true
@@ -105,8 +104,7 @@ public enum ReplyCleaner {
 
     private static func isTrailer(_ line: Substring) -> Bool {
         guard line.utf8.count < 100 else { return false }
-        let l = line.lowercased()
-        return trailerPrefixes.contains { l.hasPrefix($0) }
+        return trailerPrefixes.contains { line.hasPrefixIgnoringCase($0) }
     }
 
     private static let originalMessageMarkers = ["original message", "ursprüngliche nachricht", "originalnachricht",
@@ -124,27 +122,30 @@ public enum ReplyCleaner {
         for i in lines.indices {
             let line = lines[i]
             if line == "-- " || line == "--" { return i }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix(">") { continue }
-            let lower = trimmed.lowercased()
-            if lower.hasPrefix("---"), originalMessageMarkers.contains(where: { lower.contains($0) }) { return i }
-            if fromFields.contains(where: { lower.hasPrefix($0) }) {
+            let trimmed = line.trimmingSpaces
+            guard let first = trimmed.utf8.first, first != 0x3E else { continue }
+            if first == 0x2D, trimmed.hasPrefix("---"),
+               originalMessageMarkers.contains(where: { trimmed.containsIgnoringCase($0) }) {
+                return i
+            }
+            if fromFields.contains(where: { trimmed.hasPrefixIgnoringCase($0) }) {
                 var fieldCount = 0
-                for j in (i + 1)..<min(lines.count, i + 7) {
-                    let l = lines[j].trimmingCharacters(in: .whitespaces).lowercased()
-                    if otherFields.contains(where: { l.hasPrefix($0) }) { fieldCount += 1 }
+                for j in (i + 1)..<max(i + 1, min(lines.count, i + 7)) {
+                    let l = lines[j].trimmingSpaces
+                    if otherFields.contains(where: { l.hasPrefixIgnoringCase($0) }) { fieldCount += 1 }
                 }
                 if fieldCount >= 2 {
                     // Outlook puts a rule of underscores above the block; drop it with the block.
-                    if i > 0, lines[i - 1].allSatisfy({ $0 == "_" }), !lines[i - 1].isEmpty { return i - 1 }
+                    if i > 0, !lines[i - 1].isEmpty, lines[i - 1].utf8.allSatisfy({ $0 == 0x5F }) { return i - 1 }
                     return i
                 }
             }
-            if trimmed.count >= 10, trimmed.allSatisfy({ $0 == "_" }) {
-                for j in (i + 1)..<min(lines.count, i + 6) {
-                    let l = lines[j].lowercased()
-                    if l.contains("mailing list") || l.contains("listinfo") || l.contains("unsubscribe")
-                        || l.contains("mailman") || l.contains("@googlegroups.com") {
+            if first == 0x5F, trimmed.utf8.count >= 10, trimmed.utf8.allSatisfy({ $0 == 0x5F }) {
+                for j in (i + 1)..<max(i + 1, min(lines.count, i + 6)) {
+                    let l = lines[j]
+                    if l.containsIgnoringCase("mailing list") || l.containsIgnoringCase("listinfo")
+                        || l.containsIgnoringCase("unsubscribe") || l.containsIgnoringCase("mailman")
+                        || l.containsIgnoringCase("@googlegroups.com") {
                         return i
                     }
                 }
