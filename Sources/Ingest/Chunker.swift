@@ -29,7 +29,9 @@ public struct ApproximateTokenCounter: TokenCounting {
                 }
                 continue
             }
-            if Self.isCJK(v) {
+            if v >= 0xC0 && v <= 0x24F && v != 0xD7 && v != 0xF7 {
+                wordLength += 1  // Latin letters with diacritics, the common case outside ASCII
+            } else if Self.isCJK(v) {
                 endWord()
                 tokens += 1
             } else if scalar.properties.isWhitespace {

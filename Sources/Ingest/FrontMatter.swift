@@ -50,7 +50,7 @@ struct FrontMatter: Sendable, Equatable {
             case "aliases", "alias":
                 result.aliases += stringList(value, splitOnSpaces: false)
             case "date", "created", "created_at", "published":
-                // The first date-like key in file order wins: `date` usually precedes `created`.
+                // `date` wins over `created`/`published`; among those, the first in file order.
                 if result.date == nil || key == "date", let s = value.scalar?.string, let d = DateParsing.parse(s) {
                     result.date = d
                 }
