@@ -62,13 +62,13 @@ public final class IndexStore: Retriever, @unchecked Sendable {
         }
         do {
             pool = try DatabasePool(path: absolute, configuration: configuration)
-            try pool.write { db in
-                let migrator = Schema.migrator
+            let migrator = Schema.migrator
+            try pool.read { db in
                 if try migrator.hasBeenSuperseded(db) {
                     throw StoreError.newerSchema(path: absolute, version: try migrator.appliedIdentifiers(db).sorted().last ?? "?")
                 }
-                try migrator.migrate(db)
             }
+            try migrator.migrate(pool)
         } catch let error as StoreError {
             throw error
         } catch {

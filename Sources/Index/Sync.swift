@@ -2,6 +2,11 @@ import Foundation
 import GRDB
 import Inference
 import Ingest
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What the `sources` table remembers about one file.
 struct SourceRecord: Sendable {
@@ -214,9 +219,7 @@ struct SyncRun {
     /// An mbox begins with `From ` (after optional blank lines).
     private func looksLikeMbox(_ handle: FileHandle) throws -> Bool {
         try handle.seek(toOffset: 0)
-        let head = try handle.read(upToCount: 4096) ?? Data()
-        guard let start = head.firstIndex(where: { $0 != 0x0A && $0 != 0x0D }) else { return head.isEmpty ? false : false }
-        return head[start...].starts(with: Data("From ".utf8))
+        return MboxSplitter.looksLikeMbox(prefix: try handle.read(upToCount: 4096) ?? Data())
     }
 
     /// True when the bytes just before `bytesIndexed` are the ones fingerprinted last time: the file was
@@ -230,12 +233,17 @@ struct SyncRun {
         return tail.count == record.tailLength && ContentHasher.hash(tail) == expected
     }
 
+    /// Fingerprint of the bytes just before `offset`. Uses `pread`, so a stream in progress on the same
+    /// handle keeps its position.
     private func tail(of handle: FileHandle, endingAt offset: Int64) throws -> (String?, Int) {
         let length = Int(min(Int64(Self.tailBytes), offset))
         guard length > 0 else { return (nil, 0) }
-        try handle.seek(toOffset: UInt64(offset - Int64(length)))
-        let bytes = try handle.read(upToCount: length) ?? Data()
-        return (ContentHasher.hash(bytes), bytes.count)
+        var bytes = Data(count: length)
+        let count = bytes.withUnsafeMutableBytes { raw in
+            pread(handle.fileDescriptor, raw.baseAddress, length, off_t(offset - Int64(length)))
+        }
+        guard count == length else { return (nil, 0) }
+        return (ContentHasher.hash(bytes), length)
     }
 
     /// A parsed message ready to store.
@@ -278,38 +286,33 @@ struct SyncRun {
             if !pending.isEmpty { run.mailChanged = true }
         }
 
-        var resumeOffset = from
-        var resumeLine = line
+        // A batch is committed when the first message of the next batch arrives: that message's offset and
+        // line number are exactly where a resumed run must start. At the end, the whole read range is done.
+        var linesRead = line
+        func take(_ raw: RawMessage, _ run: inout SyncRun) throws {
+            sawMessage = true
+            if batch.count >= run.options.mailBatchSize {
+                try flush(&run, final: false, resumeLine: raw.lineNumber, resumeOffset: raw.offset)
+            }
+            if let parsed = run.parse(raw, file: file) { batch.append(parsed) }
+        }
         while remaining > 0 {
             try checkCancelled()
             let want = Int(min(Int64(Self.mailBlockBytes), remaining))
             guard let block = try handle.read(upToCount: want), !block.isEmpty else { break }
             remaining -= Int64(block.count)
             consumed += Int64(block.count)
+            linesRead += Self.newlineCount(block)
             report.bytesParsed += Int64(block.count)
-            for raw in splitter.append(block) {
-                sawMessage = true
-                if let parsed = parse(raw, file: file) { batch.append(parsed) }
-                resumeOffset = raw.offset + raw.length
-                resumeLine = raw.lineNumber + Self.newlineCount(raw.bytes)
-                if batch.count >= options.mailBatchSize {
-                    try flush(&self, final: false, resumeLine: resumeLine, resumeOffset: resumeOffset)
-                }
-            }
+            for raw in splitter.append(block) { try take(raw, &self) }
             progress(SyncProgress(phase: .mail, done: Int(consumed - from), total: total, currentPath: file.path))
         }
-        for raw in splitter.finish() {
-            sawMessage = true
-            if let parsed = parse(raw, file: file) { batch.append(parsed) }
-            resumeOffset = raw.offset + raw.length
-            resumeLine = raw.lineNumber + Self.newlineCount(raw.bytes)
-        }
+        for raw in splitter.finish() { try take(raw, &self) }
         if isNew && !sawMessage {
             report.failed.append(FailedSource(path: file.path, error: "no `From ` line found: not an mbox file"))
             return
         }
-        // Whatever trailed the last message boundary (nothing, normally) is covered by the final record.
-        try flush(&self, final: true, resumeLine: resumeLine, resumeOffset: max(resumeOffset, consumed))
+        try flush(&self, final: true, resumeLine: linesRead, resumeOffset: consumed)
     }
 
     /// Re-reads a rewritten mbox completely and diffs it against what is stored: a message whose raw bytes
@@ -377,29 +380,21 @@ struct SyncRun {
         var splitter = MboxSplitter()
         var remaining = file.size
         var resumeLine = 1
-        var resumeOffset: Int64 = 0
         while remaining > 0 {
             try checkCancelled()
             let want = Int(min(Int64(Self.mailBlockBytes), remaining))
             guard let block = try handle.read(upToCount: want), !block.isEmpty else { break }
             remaining -= Int64(block.count)
+            resumeLine += Self.newlineCount(block)
             report.bytesParsed += Int64(block.count)
-            for raw in splitter.append(block) {
-                try consider(raw, &self)
-                resumeOffset = raw.offset + raw.length
-                resumeLine = raw.lineNumber + Self.newlineCount(raw.bytes)
-            }
+            for raw in splitter.append(block) { try consider(raw, &self) }
             progress(SyncProgress(phase: .mail, done: Int(file.size - remaining), total: Int(file.size), currentPath: path))
         }
-        for raw in splitter.finish() {
-            try consider(raw, &self)
-            resumeOffset = raw.offset + raw.length
-            resumeLine = raw.lineNumber + Self.newlineCount(raw.bytes)
-        }
+        for raw in splitter.finish() { try consider(raw, &self) }
         try flush(&self)
         let vanished = positions.keys.filter { !kept.contains($0) }
-        let (tailHash, tailLength) = try tail(of: handle, endingAt: max(resumeOffset, file.size - remaining))
-        let finalOffset = max(resumeOffset, file.size - remaining)
+        let finalOffset = file.size - remaining
+        let (tailHash, tailLength) = try tail(of: handle, endingAt: finalOffset)
         try store.write { db in
             for id in vanished {
                 try db.execute(sql: "DELETE FROM documents WHERE id = ?", arguments: [id])

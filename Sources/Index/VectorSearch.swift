@@ -81,23 +81,29 @@ public struct VectorMatrix: Sendable {
         let workers = self.count >= 50_000 ? Swift.max(1, threads) : 1
         let perWorker = (self.count + workers - 1) / workers
         let results = WorkerSlots<TopRows>(count: workers)
-        quantized.withUnsafeBufferPointer { matrix in
-            scales.withUnsafeBufferPointer { scales in
-                queryInt8.withUnsafeBufferPointer { q in
-                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                        let start = worker * perWorker
-                        let end = Swift.min(self.count, start + perWorker)
-                        var top = TopRows(capacity: wanted)
-                        if start < end {
-                            for row in start..<end {
-                                if let allowed, !allowed[row] { continue }
-                                let dot = Self.dotInt8(q.baseAddress!, matrix.baseAddress! + row * dimensions, dimensions)
-                                top.offer(row: row, score: Float(dot) * scales[row])
-                            }
-                        }
-                        results.set(worker, top)
+        // Raw addresses cross into the workers as integers: the arrays outlive the concurrentPerform call.
+        let matrixAddress = quantized.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let scalesAddress = scales.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let queryAddress = queryInt8.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let dimensions = self.dimensions
+        let rowCount = self.count
+        withExtendedLifetime((quantized, scales, queryInt8, allowed)) {
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                guard let matrix = UnsafePointer<Int8>(bitPattern: matrixAddress),
+                    let scales = UnsafePointer<Float>(bitPattern: scalesAddress),
+                    let q = UnsafePointer<Int8>(bitPattern: queryAddress)
+                else { return }
+                let start = worker * perWorker
+                let end = Swift.min(rowCount, start + perWorker)
+                var top = TopRows(capacity: wanted)
+                if start < end {
+                    for row in start..<end {
+                        if let allowed, !allowed[row] { continue }
+                        let dot = Self.dotInt8(q, matrix + row * dimensions, dimensions)
+                        top.offer(row: row, score: Float(dot) * scales[row])
                     }
                 }
+                results.set(worker, top)
             }
         }
         var merged = TopRows(capacity: wanted)
