@@ -271,9 +271,11 @@ public final class IndexStore: Retriever, @unchecked Sendable {
         }
     }
 
-    /// Runs SQLite's full consistency check (tables, indexes and the FTS index); true when all is well.
+    /// Runs SQLite's full consistency check (tables, indexes and the FTS index against its content);
+    /// returns the problems found, empty when all is well. (FTS5's check is an INSERT command, hence the
+    /// write connection; it changes nothing.)
     public func integrityCheck() throws -> [String] {
-        try read { db in
+        try write { db in
             var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
             do {
                 try db.execute(sql: "INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)")

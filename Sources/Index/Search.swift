@@ -183,8 +183,9 @@ extension IndexStore {
                     arguments: [model, dimensions])
                 while let row = try rows.next() {
                     let id: Int64 = row[0]
-                    guard let blob = row.dataNoCopy(atIndex: 1) else { continue }
-                    blob.withUnsafeBytes { builder.append(chunkID: id, littleEndianBytes: $0) }
+                    try row.withUnsafeData(atIndex: 1) { blob in
+                        blob?.withUnsafeBytes { builder.append(chunkID: id, littleEndianBytes: $0) }
+                    }
                 }
                 return builder.build()
             }
