@@ -255,9 +255,9 @@ public final class BertEmbedder: Embedder {
 
     // MARK: Benchmark
 
-    /// Passages per second and tokens per second, measured on synthetic passages of `tokens` tokens each
-    /// (`[CLS]` and `[SEP]` included), after one warm-up batch. For `assist bench`.
-    public func measureThroughput(passages: Int = 64, tokens: Int = 128) -> (passagesPerSecond: Double, tokensPerSecond: Double) {
+    /// Embedding speed on synthetic passages of `tokens` tokens each (`[CLS]` and `[SEP]` included),
+    /// measured after one warm-up batch. For `assist bench`.
+    public func measureThroughput(passages: Int = 64, tokens: Int = 128) -> EmbeddingThroughput {
         let length = max(2, min(tokens, configuration.maxPositions))
         // Deterministic ids from the ordinary word range (above BERT's reserved and special entries).
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -273,11 +273,35 @@ public final class BertEmbedder: Embedder {
             return ids
         }
         _ = embed(tokenIDs: Array(inputs.prefix(threads)))
+        let cpuStart = EmbeddingThroughput.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         _ = embed(tokenIDs: inputs)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let rate = Double(inputs.count) / seconds
-        return (rate, rate * Double(length))
+        let cpuSeconds = EmbeddingThroughput.processCPUSeconds() - cpuStart
+        return EmbeddingThroughput(
+            passages: inputs.count, tokensPerPassage: length, seconds: seconds, cpuSeconds: cpuSeconds, threads: threads)
+    }
+}
+
+/// One throughput measurement of an embedder.
+public struct EmbeddingThroughput: Sendable, Equatable {
+    public var passages: Int
+    public var tokensPerPassage: Int
+    /// Wall-clock time of the run.
+    public var seconds: Double
+    /// CPU time the whole process used meanwhile; on a busy machine `cpuSeconds / threads` exceeding
+    /// `seconds` by less than expected shows the embedder was starved, not slow.
+    public var cpuSeconds: Double
+    public var threads: Int
+
+    public var passagesPerSecond: Double { Double(passages) / seconds }
+    public var tokensPerSecond: Double { passagesPerSecond * Double(tokensPerPassage) }
+    /// Passages per second of CPU time, times `threads`: the rate the run would reach with `threads` idle cores.
+    public var passagesPerSecondUncontended: Double { Double(passages) / cpuSeconds * Double(threads) }
+
+    static func processCPUSeconds() -> Double {
+        // clock(): CPU time of the whole process, all threads.
+        Double(clock()) / Double(CLOCKS_PER_SEC)
     }
 }
 
