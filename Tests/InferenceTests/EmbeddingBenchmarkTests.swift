@@ -10,6 +10,19 @@ struct EmbeddingBenchmarkTests {
     @Test func passagesPerSecond() throws {
         let dir = try EmbeddingTestSupport.miniLMDirectory()
         let fixture = try EmbeddingTestSupport.miniLMFixture()
+        let tokenizer = try BertEmbedder(directory: dir, threads: 1, precision: .float32).tokenizer
+        let text = String(repeating: fixture.cases.map(\.text).joined(separator: " "), count: 50)
+        let clock = ContinuousClock()
+        var count = 0
+        let elapsed = clock.measure { for _ in 0..<20 { count += tokenizer.countTokens(text) } }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("bench tokenizer: \(String(format: "%.0f", Double(count) / seconds)) tokens/s on mixed-script text")
+        let long = [String(repeating: fixture.cases.map(\.text).joined(separator: " "), count: 3)]
+        if let fast = try? BertEmbedder(directory: dir, threads: 2, precision: .bfloat16) {
+            let exact = try BertEmbedder(directory: dir, threads: 2, precision: .float32)
+            let cosine = EmbeddingTestSupport.cosine(try exact.embed(long)[0], try fast.embed(long)[0])
+            print("bench bf16 vs f32 cosine on a 256-token passage: \(cosine)")
+        }
         for precision in [BertPrecision.float32, .bfloat16] {
             guard let embedder = try? BertEmbedder(directory: dir, threads: 2, precision: precision) else { continue }
             let vectors = try embedder.embed(fixture.cases.map(\.text))

@@ -137,10 +137,16 @@ public final class BertEmbedder: Embedder {
         let results = ResultSlots(count: sequences.count)
         let next = BatchCounter()
         let workers = min(threads, batches.count)
+        let batchTokens = batches.map { $0.reduce(0) { $0 + sequences[$1].count } }.max() ?? 0
+        let longest = sequences.map(\.count).max() ?? 0
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // Scratch sized for the largest batch, reused for every batch this worker takes: fresh pages
+            // for each batch would cost more in page faults than LayerNorm and pooling together.
+            let buffers = ForwardBuffers(tokens: batchTokens, longest: longest, config: configuration, precision: precision)
+            defer { buffers.release() }
             while let index = next.take(limit: batches.count) {
                 let members = batches[index]
-                let vectors = forward(members.map { sequences[$0] })
+                let vectors = forward(members.map { sequences[$0] }, buffers: buffers)
                 for (member, vector) in zip(members, vectors) { results.set(member, vector) }
             }
         }
@@ -174,13 +180,11 @@ public final class BertEmbedder: Embedder {
     // MARK: Forward pass
 
     /// Embeds one batch of sequences: one ragged [tokens × hidden] matrix through all layers.
-    func forward(_ sequences: [[Int32]]) -> [[Float]] {
+    /// `buffers` must be sized for at least these sequences' total and longest lengths.
+    private func forward(_ sequences: [[Int32]], buffers: ForwardBuffers) -> [[Float]] {
         let config = configuration
         let hidden = config.hiddenSize
         let total = sequences.reduce(0) { $0 + $1.count }
-        let longest = sequences.map(\.count).max() ?? 0
-        let buffers = ForwardBuffers(tokens: total, longest: longest, config: config, precision: precision)
-        defer { buffers.release() }
         var x = buffers.x
         var y = buffers.y
 
