@@ -1,3 +1,5 @@
+import Foundation
+
 /// SentencePiece-style BPE over characters with per-token scores (`tokenizer.ggml.model = llama`), as used
 /// by Llama 1/2, Mistral and Gemma GGUF files.
 ///
