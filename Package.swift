@@ -21,7 +21,11 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Inference"),
+        .target(
+            name: "Inference",
+            // Lets the SHA-256 of model downloads use the x86 SHA instructions (checked for at run time).
+            swiftSettings: [.unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux]))]
+        ),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
