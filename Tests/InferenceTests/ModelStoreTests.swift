@@ -114,11 +114,11 @@ struct ModelStoreTests {
                {"mediaType":"application/vnd.ollama.image.template","digest":"sha256:\(configHex)","size":2},
                {"mediaType":"application/vnd.ollama.image.model","digest":"sha256:\(hex)","size":\(modelBytes.count)}]}
             """
-        try folder.write(".ollama/models/manifests/registry.ollama.ai/library/tinyllm/q4", Data(manifest.utf8))
-        try folder.write(".ollama/models/manifests/registry.ollama.ai/someone/other/latest", Data(manifest.utf8))
+        try folder.write(".ollama/models/manifests/registry.example.net/library/tinyllm/q4", Data(manifest.utf8))
+        try folder.write(".ollama/models/manifests/registry.example.net/someone/other/latest", Data(manifest.utf8))
         // A manifest whose model blob is missing is skipped, not listed.
         try folder.write(
-            ".ollama/models/manifests/registry.ollama.ai/library/broken/latest",
+            ".ollama/models/manifests/registry.example.net/library/broken/latest",
             Data(manifest.replacingOccurrences(of: hex, with: String(repeating: "0", count: 64)).utf8))
         return hex
     }

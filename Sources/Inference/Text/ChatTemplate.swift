@@ -119,6 +119,13 @@ public struct ChatTemplate: Sendable, Equatable {
         return ids
     }
 
+    /// The whole prompt for generation: `renderTokens` with BOS in front when the model expects one.
+    public func promptTokens(_ messages: [ChatMessage], tokenizer: any TextTokenizer) -> [Int32] {
+        let body = renderTokens(messages, tokenizer: tokenizer)
+        guard tokenizer.addsBOS, let bos = tokenizer.bosID, body.first != bos else { return body }
+        return [bos] + body
+    }
+
     /// A piece of the rendered prompt: a control marker, or plain text (template literals and content).
     enum Segment {
         case special(String)

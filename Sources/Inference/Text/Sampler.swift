@@ -23,9 +23,8 @@ public struct Sampler: Sendable {
         applyRepetitionPenalty(logits, history: history)
         if options.temperature <= 0 { return Self.argmax(logits) }
 
-        var candidates = topCandidates(logits)
+        var (candidates, probabilities) = rankedCandidates(logits)
         // Probabilities at temperature 1 decide what top-p and min-p keep, as in llama.cpp.
-        var probabilities = Self.softmax(candidates.map(\.logit), temperature: 1)
         var keep = candidates.count
         if options.topP > 0 && options.topP < 1 {
             var cumulative: Float = 0
@@ -44,11 +43,11 @@ public struct Sampler: Sendable {
             keep = kept
         }
         candidates.removeSubrange(keep...)
-        probabilities = Self.softmax(candidates.map(\.logit), temperature: options.temperature)
+        let weights = Self.softmax(candidates.map(\.logit), temperature: options.temperature)
 
         let u = Float(random.nextUnitDouble())
         var cumulative: Float = 0
-        for (i, p) in probabilities.enumerated() {
+        for (i, p) in weights.enumerated() {
             cumulative += p
             if u < cumulative { return candidates[i].id }
         }
@@ -72,6 +71,33 @@ public struct Sampler: Sendable {
         var logit: Float
         /// Higher logit first, lower id first among equals.
         func ranksAbove(_ o: Candidate) -> Bool { logit != o.logit ? logit > o.logit : id < o.id }
+    }
+
+    /// The candidates top-p and min-p choose from, best first, with their probabilities at temperature 1
+    /// normalised over the top-k set (over the whole vocabulary when top-k is off, as in llama.cpp).
+    ///
+    /// With top-k off, only tokens that can pass min-p are sorted: a sort of the whole vocabulary per token
+    /// would dominate sampling on a 150k vocabulary.
+    func rankedCandidates(_ logits: UnsafeMutableBufferPointer<Float>) -> ([Candidate], [Float]) {
+        let n = logits.count
+        if options.topK > 0 && options.topK < n {
+            let candidates = topCandidates(logits)
+            return (candidates, Self.softmax(candidates.map(\.logit), temperature: 1))
+        }
+        var maxLogit = -Float.infinity
+        for l in logits where l > maxLogit { maxLogit = l }
+        guard maxLogit.isFinite else {
+            let all = topCandidates(logits)
+            return (all, Self.softmax(all.map(\.logit), temperature: 1))
+        }
+        var denominator: Double = 0
+        for l in logits where !l.isNaN { denominator += exp(Double(l - maxLogit)) }
+        let floor = options.minP > 0 && options.minP <= 1 ? maxLogit + Float(log(Double(options.minP))) : -Float.infinity
+        var candidates: [Candidate] = []
+        for i in 0..<n where logits[i] >= floor { candidates.append(Candidate(id: Int32(i), logit: logits[i])) }
+        candidates.sort { $0.ranksAbove($1) }
+        let probabilities = candidates.map { Float(exp(Double($0.logit - maxLogit)) / denominator) }
+        return (candidates, probabilities)
     }
 
     /// The `topK` best candidates in order (all of them when top-k is off), found with a bounded min-heap
