@@ -92,12 +92,12 @@ struct TokenizerFixtureTests {
         #expect(tokenizer.decode([151644]) == "", "control tokens write no text")
     }
 
-    @Test("a multi-megabyte line without spaces tokenizes and round-trips")
+    @Test("a megabyte line made of pathological runs tokenizes and round-trips")
     func longLine() throws {
         let tokenizer = try TokenizerFixture.tokenizer(TokenizerFixture.smolModel)
-        var text = String(repeating: "abcdefghij", count: 100_000)  // 1 MB, one word
-        text += String(repeating: "x", count: 1_000_000)
-        text += String(repeating: " ", count: 500_000) + String(repeating: "é1", count: 250_000)
+        var text = String(repeating: "abcdefghij", count: 40_000)  // 400 kB, one word
+        text += String(repeating: "x", count: 300_000)
+        text += String(repeating: " ", count: 200_000) + String(repeating: "é1", count: 50_000)
         let ids = tokenizer.encode(text, parseSpecial: false)
         #expect(ids.count < text.utf8.count)
         #expect(tokenizer.decode(ids) == text)

@@ -152,6 +152,57 @@ struct TokenizerSentencePieceTests {
 
 @Suite("BPE pre-tokenizers")
 struct TokenizerPreTokenizerTests {
+    static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+    static let llama3Pattern =
+        #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    /// The words a regular-expression engine (ICU, through Foundation) finds for `pattern`.
+    static func regexWords(_ text: String, _ pattern: String) -> [String] {
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return ["<bad pattern>"] }
+        let ns = text as NSString
+        return regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range) }
+    }
+
+    static func reference(_ text: String, _ pre: PreTokenizer) -> [String] {
+        switch pre {
+        case .gpt2: return regexWords(text, gpt2Pattern)
+        case .llama3: return regexWords(text, llama3Pattern)
+        case .qwen2: return regexWords(text, llama3Pattern.replacingOccurrences(of: "\\p{N}{1,3}", with: "\\p{N}"))
+        case .smollm:
+            // Every \p{N} alone, the stretches between them split with the gpt2 pattern.
+            guard let digit = try? NSRegularExpression(pattern: #"\p{N}"#) else { return [] }
+            let ns = text as NSString
+            var out: [String] = []
+            var start = 0
+            for match in digit.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+                out += regexWords(ns.substring(with: NSRange(location: start, length: match.range.location - start)), gpt2Pattern)
+                out.append(ns.substring(with: match.range))
+                start = match.range.location + match.range.length
+            }
+            return out + regexWords(ns.substring(from: start), gpt2Pattern)
+        }
+    }
+
+    @Test("the hand-written scanners agree with a regex engine on random text", arguments: [PreTokenizer.gpt2, .smollm, .llama3, .qwen2])
+    func agreesWithRegex(pre: PreTokenizer) {
+        // ICU's \s lacks U+000B and U+0085 (White_Space has them), so the alphabet leaves them out.
+        let alphabet: [String] = Array("abcXYZ é'sStTmMlLdDrReEvV \t\n\r0123456789٣४½Ⅻ.,;:!?-_()<>\"/@#%&*+=~|").map(String.init)
+            + ["\u{00A0}", "\u{2009}", "\u{3000}", "東", "😀", "👍🏽", "\u{200D}", "\u{0301}", "Ж", "ß", "ǅ", "ʰ", "\u{2028}", "\r\n"]
+        let samples = ["the", "don't", "I'M", "You'll", "we've", "1,000.50", "  ", "\n\n", "naïve", "Straße"]
+        var random = Xoshiro256(seed: 2024)
+        func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
+        for _ in 0..<1500 {
+            var text = ""
+            for _ in 0..<(1 + Int(random.next() % 24)) {
+                text += random.next() % 10 < 3 ? pick(samples) : pick(alphabet)
+            }
+            let expected = Self.reference(text, pre)
+            let found = words(text, pre)
+            #expect(found == expected, "\(pre) on \(text.debugDescription)")
+            if found != expected { break }
+        }
+    }
+
     func words(_ text: String, _ pre: PreTokenizer) -> [String] {
         let bytes = Array(text.utf8)
         var out: [String] = []
