@@ -23,7 +23,12 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(name: "CKernels"),
-        .target(name: "Inference", dependencies: ["CKernels"]),
+        .target(
+            name: "Inference",
+            dependencies: ["CKernels"],
+            // Lets the SHA-256 of model downloads use the x86 SHA instructions (checked for at run time).
+            swiftSettings: [.unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux]))]
+        ),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
