@@ -35,7 +35,12 @@ struct ModelStoreSHA256Tests {
                 "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
             ),
         ]
-        for (input, digest) in cases { #expect(SHA256.hex(of: Array(input.utf8)) == digest) }
+        for (input, digest) in cases {
+            #expect(SHA256.hex(of: Array(input.utf8)) == digest)
+            var portable = SHA256(usesCPUExtensions: false)
+            portable.update(Array(input.utf8))
+            #expect(SHA256.hexString(portable.finalize()) == digest, "portable implementation")
+        }
         #expect(
             SHA256.hex(of: [UInt8](repeating: 0x61, count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
@@ -56,6 +61,9 @@ struct ModelStoreSHA256Tests {
             step = step * 3 % 997 + 1
         }
         #expect(SHA256.hexString(hasher.finalize()) == whole)
+        var portable = SHA256(usesCPUExtensions: false)
+        portable.update(data)
+        #expect(SHA256.hexString(portable.finalize()) == whole)
     }
 
     @Test("file hashing matches the in-memory digest")
