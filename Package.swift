@@ -1,15 +1,6 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Lets the SHA-256 of model downloads use the x86 SHA instructions (the code checks the CPU at run time).
-#if arch(x86_64)
-    let inferenceSwiftSettings: [SwiftSetting] = [
-        .unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux, .macOS]))
-    ]
-#else
-    let inferenceSwiftSettings: [SwiftSetting] = []
-#endif
-
 let package = Package(
     name: "assist",
     platforms: [.macOS(.v14)],
@@ -30,7 +21,11 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Inference", swiftSettings: inferenceSwiftSettings),
+        .target(
+            name: "Inference",
+            // Lets the SHA-256 of model downloads use the x86 SHA instructions (checked for at run time).
+            swiftSettings: [.unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux]))]
+        ),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
