@@ -50,9 +50,9 @@ public struct NotFoundDetector: Sendable {
     /// Whether `partial` (the start of a streamed reply) could still turn into the sentinel, so that a
     /// streaming caller can hold it back instead of printing `NOT_FOUND` to the user.
     public func couldBecomeSentinel(_ partial: String) -> Bool {
-        let text = partial.drop { $0.isWhitespace }.uppercased()
+        let text = partial.drop { $0.isWhitespace }.uppercased().replacingOccurrences(of: "_", with: " ")
         if text.isEmpty { return true }
-        let target = sentinel.uppercased()
+        let target = sentinel.uppercased().replacingOccurrences(of: "_", with: " ")
         return target.hasPrefix(text) || text.hasPrefix(target)
     }
 
