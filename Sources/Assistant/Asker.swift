@@ -84,7 +84,8 @@ public struct Asker: Sendable {
 
         let hits = try retriever.search(options.filters.query(text: retrievalText, limit: options.limit))
         continuation.yield(.retrieved(hits))
-        let relevant = options.relevance.relevant(hits, question: question)
+        // Judged against the retrieval text, so a follow-up inherits the topic of the question before it.
+        let relevant = options.relevance.relevant(hits, question: retrievalText)
         let prepared = try prepare(question: question, hits: relevant, history: history)
 
         guard !prepared.items.isEmpty else {

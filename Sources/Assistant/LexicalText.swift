@@ -33,7 +33,7 @@ enum LexicalText {
     /// Strips a few common English suffixes; enough for overlap scoring, not linguistics.
     static func stem(_ word: String) -> String {
         guard word.count > 4, !(word.first?.isNumber ?? false) else { return word }
-        for suffix in ["ing", "ed", "es", "s"] where word.hasSuffix(suffix) && word.count - suffix.count >= 3 {
+        for suffix in ["ing", "ed", "s"] where word.hasSuffix(suffix) && word.count - suffix.count >= 3 {
             if suffix == "s" && word.hasSuffix("ss") { return word }
             return String(word.dropLast(suffix.count))
         }
