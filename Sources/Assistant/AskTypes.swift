@@ -124,39 +124,6 @@ public struct AskFilters: Sendable, Equatable {
     }
 }
 
-/// Decides whether retrieval found anything worth showing the model.
-///
-/// Two independent signals, so that it works whatever scale the retriever's scores use:
-/// - `minimumScore`: hits scoring below it are dropped (0 keeps everything; set it from `assist eval`
-///   calibration for your index's score scale).
-/// - the question's content words: when no kept hit shares a single content word (lightly stemmed) with the
-///   question and the best score is below `semanticScore`, the hits are judged unrelated. Vector-only matches
-///   above `semanticScore` pass, so paraphrases still reach the model.
-/// The model's own `NOT_FOUND` remains the final gate.
-public struct RelevanceGate: Sendable, Equatable {
-    public var minimumScore: Double
-    public var semanticScore: Double
-
-    public init(minimumScore: Double = 0, semanticScore: Double = .infinity) {
-        self.minimumScore = minimumScore
-        self.semanticScore = semanticScore
-    }
-
-    /// The hits that may go to the model, best first; empty when nothing relevant was found.
-    public func relevant(_ hits: [SearchHit], question: String) -> [SearchHit] {
-        let kept = hits.filter { $0.score >= minimumScore }
-        guard let best = kept.map(\.score).max() else { return [] }
-        if best >= semanticScore { return kept }
-        let questionWords = LexicalText.contentWords(question)
-        guard !questionWords.isEmpty else { return kept }
-        let related = kept.contains { hit in
-            let words = LexicalText.contentWords(hit.text + " " + hit.title + " " + (hit.heading ?? ""))
-            return !questionWords.isDisjoint(with: words)
-        }
-        return related ? kept : []
-    }
-}
-
 /// How `Asker` retrieves, packs and generates.
 public struct AskOptions: Sendable {
     /// Hits requested from the retriever.

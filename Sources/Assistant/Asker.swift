@@ -13,18 +13,21 @@ public struct Asker: Sendable {
     public var generator: any TextGenerator
     public var prompts: PromptLibrary
     public var options: AskOptions
+    /// Optional meaning-based relevance for the gate (see `RelevanceGate`); nil uses word overlap only.
+    public var scorer: (any RelevanceScorer)?
     public var detector: NotFoundDetector
     public var resolver: CitationResolver
 
     public init(
         retriever: any Retriever, generator: any TextGenerator, prompts: PromptLibrary = .standard(),
-        options: AskOptions = AskOptions(), detector: NotFoundDetector = NotFoundDetector(),
-        resolver: CitationResolver = CitationResolver()
+        options: AskOptions = AskOptions(), scorer: (any RelevanceScorer)? = nil,
+        detector: NotFoundDetector = NotFoundDetector(), resolver: CitationResolver = CitationResolver()
     ) {
         self.retriever = retriever
         self.generator = generator
         self.prompts = prompts
         self.options = options
+        self.scorer = scorer
         self.detector = detector
         self.resolver = resolver
     }
@@ -85,7 +88,8 @@ public struct Asker: Sendable {
         let hits = try retriever.search(options.filters.query(text: retrievalText, limit: options.limit))
         continuation.yield(.retrieved(hits))
         // Judged against the retrieval text, so a follow-up inherits the topic of the question before it.
-        let relevant = options.relevance.relevant(hits, question: retrievalText)
+        let similarities = try scorer?.similarities(question: retrievalText, hits: hits)
+        let relevant = options.relevance.relevant(hits, question: retrievalText, similarities: similarities)
         let prepared = try prepare(question: question, hits: relevant, history: history)
 
         guard !prepared.items.isEmpty else {

@@ -153,3 +153,31 @@ import Testing
         #expect(throws: AssistantError.self) { try MailboxReader().read([url.path + ".missing"]) }
     }
 }
+
+@Suite struct RelevanceGateTests {
+    let hits = [
+        noteHit(1, path: "a.md", text: "The router is an RT-AX86U in the hallway.", score: 0.03),
+        noteHit(2, path: "b.md", text: "Groceries: milk, eggs.", score: 0.02),
+        noteHit(3, path: "c.md", text: "Passwords live in the password manager, not in notes.", score: 0.01),
+    ]
+
+    @Test func similarityOrWordCoverageDecides() {
+        let gate = RelevanceGate(minimumSimilarity: 0.5, lexicalCoverage: 0.6)
+        #expect(gate.relevant(hits, question: "Which router do we have?", similarities: [0.7, 0.1, 0.2]).map(\.chunkID) == [1])
+        #expect(gate.relevant(hits, question: "What is my passport number?", similarities: [0.1, 0.1, 0.2]).isEmpty)
+        // Exact words rescue a hit the embedding scored low.
+        #expect(gate.relevant(hits, question: "password manager", similarities: [0.1, 0.1, 0.1]).map(\.chunkID) == [3])
+    }
+
+    @Test func withoutSimilaritiesAnySharedWordKeepsAllHits() {
+        let gate = RelevanceGate(minimumScore: 0.015)
+        #expect(gate.relevant(hits, question: "router model?").map(\.chunkID) == [1, 2])
+        #expect(gate.relevant(hits, question: "capital of France?").isEmpty)
+    }
+
+    @Test func cosineOfEmbeddings() {
+        #expect(abs(EmbeddingRelevanceScorer.cosine([1, 0], [1, 0]) - 1) < 1e-9)
+        #expect(abs(EmbeddingRelevanceScorer.cosine([1, 0], [0, 2])) < 1e-9)
+        #expect(EmbeddingRelevanceScorer.cosine([1], [1, 2]) == 0)
+    }
+}
