@@ -86,8 +86,8 @@ enum HTMLText {
                 if name == "pre" { preDepth = max(0, preDepth + (closing ? -1 : 1)) }
                 if name == "li" && !closing {
                     breakLine(1)
-                    emitText(Array("- ".utf8))
-                    pendingSpace = false
+                    emitText([0x2D])
+                    pendingSpace = true
                 } else if name == "br" {
                     breakLine(1)
                 } else if name == "td" || name == "th" {

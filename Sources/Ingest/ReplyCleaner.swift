@@ -59,6 +59,9 @@ public enum ReplyCleaner {
                                           "a écrit:", "escribió:", "escribio:", "schreef:", "ha scritto:", "escreveu:",
                                           "skrev:", "kirjoitti:"]
 
+    private static let attributionVerbs = ["wrote", "writes", "schrieb", "geschrieben", "a écrit", "escribió",
+                                           "escribio", "schreef", "ha scritto", "escreveu", "skrev", "kirjoitti"]
+
     private static func startsAttribution(_ line: Substring) -> Bool {
         let l = line.trimmingCharacters(in: .whitespaces).lowercased()
         return attributionStarts.contains { l.hasPrefix($0) }
@@ -72,6 +75,11 @@ public enum ReplyCleaner {
     /// "On … wrote:" (and its German, French, Spanish, Dutch… forms), or any "… wrote:" line that
     /// introduces quoted text.
     private static func isAttribution(_ lines: [Substring], _ i: Int, _ end: Int) -> Bool {
+        if startsAttribution(lines[i]), lines[i].utf8.count < 300 {
+            // "Am … schrieb Alice <alice@example.com>:" puts the name after the verb.
+            let l = lines[i].trimmingCharacters(in: .whitespaces).lowercased()
+            if l.hasSuffix(":"), attributionVerbs.contains(where: { l.contains($0) }) { return true }
+        }
         guard endsAttribution(lines[i]) else { return false }
         if startsAttribution(lines[i]) || lines[i].utf8.count < 200 && nextNonBlankIsQuoted(lines, after: i, end) {
             return true
