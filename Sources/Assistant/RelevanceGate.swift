@@ -51,7 +51,7 @@ public struct EmbeddingRelevanceScorer: RelevanceScorer {
 /// The model's own `NOT_FOUND` remains the final gate for near misses.
 ///
 /// Defaults were fitted for all-MiniLM-L6-v2 on SampleData's 40 questions (best-hit similarity: every
-/// answerable question ≥ 0.399; four of six unanswerable ones at 0.38 or below; the other two are near
+/// answerable question ≥ 0.399; three of six unanswerable ones at 0.38 or below; the other three are near
 /// misses on the right topic that only the model can reject). Fitted on little data: `assist eval`
 /// suggests a value for your own index and questions.
 public struct RelevanceGate: Sendable, Equatable {
