@@ -21,7 +21,10 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Inference"),
+        // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product instructions
+        // (vpdpbusd/vpmaddubsw) the quantized matmuls need. Optimized even in debug builds so tests run fast.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Inference", dependencies: ["CKernels"]),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
