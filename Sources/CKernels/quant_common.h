@@ -29,6 +29,27 @@ static inline float qk_half_to_float(uint16_t h) {
     return f;
 }
 
+/// f32 to f16 bits, rounding to nearest even (what F16C's vcvtps2ph does by default).
+static inline uint16_t qk_float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, biased = (x >> 23) & 0xFF, mant = x & 0x7FFFFF;
+    if (biased == 0xFF) return (uint16_t)(sign | 0x7C00 | (mant ? 0x200 : 0));
+    int32_t exp = (int32_t)biased - 127 + 15;
+    if (exp >= 31) return (uint16_t)(sign | 0x7C00);
+    if (exp <= 0) {  // f16 subnormal or zero
+        if (exp < -10) return (uint16_t)sign;
+        mant |= 0x800000;
+        int shift = 14 - exp;
+        uint32_t half = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = sign | ((uint32_t)exp << 10) | (mant >> 13), rem = mant & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++;  // a carry into the exponent is correct
+    return (uint16_t)half;
+}
+
 static inline uint16_t qk_load16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t qk_load32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline float qk_loadh(const uint8_t *p) { return qk_half_to_float(qk_load16(p)); }

@@ -66,22 +66,9 @@ int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, 
     }
 }
 
-#include <stdlib.h>
 void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                float *out, size_t out_stride) {
-    if (getenv("QK_F32")) {
-        float tmp[16384];
-        for (int r = row_begin; r < row_end; r++) {
-            qk_dequantize_row(type, (const uint8_t *)w + r * row_bytes, n, tmp);
-            for (int t = 0; t < ntok; t++) {
-                double acc = 0;
-                for (int i = 0; i < n; i++) acc += (double)tmp[i] * ax[(size_t)t * n + i];
-                out[(size_t)t * out_stride + r] = (float)acc;
-            }
-        }
-        return;
-    }
 #ifdef QK_X86
     if (has_vnni()) { qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
     if (has_avx2()) { qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
@@ -111,10 +98,32 @@ void qk_axpy_f32(float *y, float alpha, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-void qk_attend(const float *q, const float *keys, const float *values, size_t stride, int head_dim,
-               int visible, float scale, float *scores, float *out) {
-    for (int j = 0; j < visible; j++) scores[j] = qk_dot_f32(q, keys + (size_t)j * stride, head_dim) * scale;
+void qk_f32_to_f16(const float *x, uint16_t *out, int n) {
+#ifdef QK_X86
+    if (has_avx2()) { qk_f32_to_f16_avx2(x, out, n); return; }
+#endif
+    for (int i = 0; i < n; i++) out[i] = qk_float_to_half(x[i]);
+}
+
+void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
+                   int visible, float scale, float *scores, float *out) {
+#ifdef QK_X86
+    if (has_avx2() && head_dim % 8 == 0 && head_dim <= 512) { qk_attend_f16_avx2(q, keys, values, stride, head_dim, visible, scale, scores, out); return; }
+#endif
+    float qh[512];
+    int hd = head_dim < 512 ? head_dim : 512;
+    for (int i = 0; i < hd; i++) qh[i] = qk_half_to_float(qk_float_to_half(q[i]));
+    for (int j = 0; j < visible; j++) {
+        const uint16_t *k = keys + (size_t)j * stride;
+        float dot = 0;
+        for (int i = 0; i < hd; i++) dot += qh[i] * qk_half_to_float(k[i]);
+        scores[j] = dot * scale;
+    }
     qk_softmax(scores, visible);
-    for (int i = 0; i < head_dim; i++) out[i] = 0;
-    for (int j = 0; j < visible; j++) qk_axpy_f32(out, scores[j], values + (size_t)j * stride, head_dim);
+    for (int i = 0; i < hd; i++) out[i] = 0;
+    for (int j = 0; j < visible; j++) {
+        const uint16_t *v = values + (size_t)j * stride;
+        float p = qk_half_to_float(qk_float_to_half(scores[j]));
+        for (int i = 0; i < hd; i++) out[i] += p * qk_half_to_float(v[i]);
+    }
 }

@@ -20,5 +20,8 @@ void qk_matmul_avx2(int type, const void *w, size_t row_bytes, int n, int row_be
                     float *out, size_t out_stride);
 float qk_dot_f32_avx2(const float *a, const float *b, int n);
 void qk_axpy_f32_avx2(float *y, float alpha, const float *x, int n);
+void qk_f32_to_f16_avx2(const float *x, uint16_t *out, int n);
+void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
+                        int visible, float scale, float *scores, float *out);
 #endif
 #endif

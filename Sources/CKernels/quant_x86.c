@@ -60,4 +60,49 @@ QK_TGT void qk_axpy_f32_avx2(float *y, float alpha, const float *x, int n) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += alpha * x[i];
 }
+
+QK_TGT void qk_f32_to_f16_avx2(const float *x, uint16_t *out, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) out[i] = qk_float_to_half(x[i]);
+}
+
+/// Requires head_dim to be a multiple of 8 (every supported model's is 64 or 128); others go scalar.
+QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
+                               int head_dim, int visible, float scale, float *scores, float *out) {
+    enum { MAXV = 512 / 8 };
+    __m256 qv[MAXV], acc[MAXV];
+    int nv = head_dim / 8;
+    for (int i = 0; i < nv; i++) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT);
+        qv[i] = _mm256_cvtph_ps(h);
+        acc[i] = _mm256_setzero_ps();
+    }
+    float mx = -INFINITY;
+    for (int j = 0; j < visible; j++) {
+        const uint16_t *k = keys + (size_t)j * stride;
+        __m256 sum = _mm256_setzero_ps();
+        for (int i = 0; i < nv; i++)
+            sum = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), sum);
+        float s = hsum_avx2(sum) * scale;
+        scores[j] = s;
+        mx = s > mx ? s : mx;
+    }
+    float total = 0;
+    for (int j = 0; j < visible; j++) {
+        float e = expf(scores[j] - mx);
+        scores[j] = e;
+        total += e;
+    }
+    float inv = 1.0f / total;
+    for (int j = 0; j < visible; j++) {
+        const uint16_t *v = values + (size_t)j * stride;
+        float p = _cvtsh_ss(_cvtss_sh(scores[j] * inv, _MM_FROUND_TO_NEAREST_INT));
+        __m256 pv = _mm256_set1_ps(p);
+        for (int i = 0; i < nv; i++)
+            acc[i] = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i))), acc[i]);
+    }
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
+}
 #endif

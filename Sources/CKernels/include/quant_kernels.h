@@ -66,11 +66,15 @@ void qk_softmax(float *x, int n);
 /// Rotates pairs of each head: `neox` pairs (i, i + rot/2), otherwise (2i, 2i+1). cos/sin hold rot/2 values.
 void qk_rope(float *x, int heads, int head_dim, int rot, const float *cosv, const float *sinv, int neox);
 
-/// One query head attending causally over `visible` cached positions: scores = softmax(q·k_j * scale),
-/// out = sum_j scores_j v_j. Keys/values of position j start at keys/values + j*stride. `scores` is scratch
-/// of at least `visible` floats.
-void qk_attend(const float *q, const float *keys, const float *values, size_t stride, int head_dim,
-               int visible, float scale, float *scores, float *out);
+/// Converts n floats to f16 bits (round to nearest even).
+void qk_f32_to_f16(const float *x, uint16_t *out, int n);
+
+/// One query head attending causally over `visible` cached positions of an f16 KV cache:
+/// scores = softmax(q·k_j * scale), out = sum_j scores_j v_j. Keys/values of position j start at
+/// keys/values + j*stride (in elements). Like llama.cpp, q and the scores are rounded to f16 before they
+/// meet the f16 cache; sums are f32. `scores` is scratch of at least `visible` floats.
+void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
+                   int visible, float scale, float *scores, float *out);
 
 // ---- thread pool ----
 

@@ -15,8 +15,9 @@ public final class InferenceSession {
 
     private let hp: ModelHyperparameters
     private let pool: WorkerPool
-    private let keyCache: UnsafeMutablePointer<Float>  // [layer][position][kvDim]
-    private let valueCache: UnsafeMutablePointer<Float>
+    /// f16 keys and values, [layer][position][kvDim], as llama.cpp keeps them by default.
+    private let keyCache: UnsafeMutablePointer<UInt16>
+    private let valueCache: UnsafeMutablePointer<UInt16>
     private let buffers: Scratch
     private let inverseFrequencies: [Float]
 
@@ -124,8 +125,8 @@ public final class InferenceSession {
             rope(b.q, heads: hp.headCount, rows: n)
             rope(b.k, heads: hp.headCountKV, rows: n)
             let cacheOffset = (l * contextLength + position) * kvDim
-            (keyCache + cacheOffset).update(from: b.k, count: n * kvDim)
-            (valueCache + cacheOffset).update(from: b.v, count: n * kvDim)
+            qk_f32_to_f16(b.k, keyCache + cacheOffset, Int32(n * kvDim))
+            qk_f32_to_f16(b.v, valueCache + cacheOffset, Int32(n * kvDim))
             attention(layer: l, rows: n)
             b.input.quantize(b.attnOut, rows: n, columns: hp.queryDimension)
             matmul([(layer.output, b.xb)], input: b.input, rows: n)
@@ -205,7 +206,7 @@ public final class InferenceSession {
             var task = thread
             while task < tasks {
                 let t = task / heads, h = task % heads, kvOffset = (h / group) * hd
-                qk_attend(
+                qk_attend_f16(
                     b.q + t * qDim + h * hd, keys + kvOffset, values + kvOffset, kvDim, Int32(hd),
                     Int32(start + t + 1), scale, scores, b.attnOut + t * qDim + h * hd)
                 task += threads

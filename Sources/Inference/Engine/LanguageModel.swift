@@ -83,7 +83,7 @@ public final class LanguageModel: Sendable {
         let heads = try int("attention.head_count")
         let kvHeads = file.int("\(arch).attention.head_count_kv") ?? heads
         let headDim = file.int("\(arch).attention.key_length") ?? dim / heads
-        guard kvHeads > 0, heads % kvHeads == 0, headDim > 0, headDim % 2 == 0 else {
+        guard kvHeads > 0, heads % kvHeads == 0, headDim > 0, headDim % 2 == 0, headDim <= 512 else {
             throw GGUFError.corrupt(path: path, reason: "\(heads) attention heads cannot share \(kvHeads) key/value heads of size \(headDim)")
         }
 
@@ -97,9 +97,10 @@ public final class LanguageModel: Sendable {
                 throw EngineError.unsupportedTensorType(path: path, tensor: name, type: info.type)
             }
             let data = file.data(for: info)
+            guard let base = data.baseAddress else { throw GGUFError.missingTensor(path: path, tensor: name) }
             let rowCount = found.count == 2 ? found[1] : 1
             return WeightMatrix(
-                name: name, type: info.type, base: data.baseAddress!, rows: rowCount, columns: columns,
+                name: name, type: info.type, base: base, rows: rowCount, columns: columns,
                 rowBytes: data.count / rowCount)
         }
         func vector(_ name: String, count: Int) throws -> [Float] {
