@@ -37,6 +37,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Speed of the built-in engine, llama-bench style (for development; `assist bench` is the user-facing one).
+        .executableTarget(name: "engine-bench", dependencies: ["Inference"], path: "Sources/EngineBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),
