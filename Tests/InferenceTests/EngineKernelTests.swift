@@ -89,7 +89,7 @@ struct RandomBlocks {
         bytes[at + 1] = UInt8(bits >> 8)
     }
 
-    /// One row of `n` elements of `type`.
+    /// One row of `n` elements of `type`; weights come out with magnitudes around `scale`.
     mutating func row(_ type: GGMLType, n: Int, scale: Float = 0.05) -> [UInt8] {
         let blocks = n / type.blockSize, bpb = type.bytesPerBlock
         var bytes = (0..<(blocks * bpb)).map { _ in UInt8(truncatingIfNeeded: next()) }
@@ -97,11 +97,11 @@ struct RandomBlocks {
             let o = blk * bpb
             switch type {
             case .f32:
-                let bits = float(-1...1).bitPattern
+                let bits = (float(-1...1) * scale * 8).bitPattern
                 for k in 0..<4 { bytes[o + k] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k))) }
-            case .f16: setHalf(&bytes, o, float(-1...1))
+            case .f16: setHalf(&bytes, o, float(-1...1) * scale * 8)
             case .bf16:
-                let bits = float(-1...1).bitPattern >> 16
+                let bits = (float(-1...1) * scale * 8).bitPattern >> 16
                 bytes[o] = UInt8(bits & 0xFF)
                 bytes[o + 1] = UInt8(bits >> 8)
             case .q4_0, .q5_0, .q8_0: setHalf(&bytes, o, float(0.2...1) * scale)
@@ -109,10 +109,10 @@ struct RandomBlocks {
                 setHalf(&bytes, o, float(0.2...1) * scale)
                 setHalf(&bytes, o + 2, float(-1...0) * scale * 8)
             case .q4_K, .q5_K:
-                setHalf(&bytes, o, float(0.2...1) * scale / 32)
-                setHalf(&bytes, o + 2, float(0.2...1) * scale / 8)
+                setHalf(&bytes, o, float(0.2...1) * scale / 128)
+                setHalf(&bytes, o + 2, float(0.2...1) * scale / 32)
             case .q6_K:
-                setHalf(&bytes, o + 208, float(0.2...1) * scale / 64)
+                setHalf(&bytes, o + 208, float(0.2...1) * scale / 1024)
             default: break
             }
         }

@@ -48,6 +48,9 @@ public final class InferenceSession {
     /// Forgets the conversation so the next token goes to position 0.
     public func reset() { position = 0 }
 
+    /// Forgets every token from `newPosition` on, keeping the cache before it (to reuse a shared prompt prefix).
+    public func rewind(to newPosition: Int) { position = max(0, min(position, newPosition)) }
+
     /// Feeds `tokens` after what the session has seen and returns the logits for the next token.
     public func prefill(_ tokens: [Int32]) throws -> [Float] {
         guard !tokens.isEmpty else { throw EngineError.emptyInput }
