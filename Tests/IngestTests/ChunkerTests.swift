@@ -177,6 +177,16 @@ struct WordCounterWithSpecials: TokenCounting {
         #expect(lines[chunks[0].lineEnd - 1] == "Second paragraph of mine.")
     }
 
+    @Test func bareForwardIsChunkedWhole() {
+        let body = "-----Original Message-----\nFrom: A\nSent: today\nTo: B\nSubject: S\n\nThe forwarded words."
+        let doc = Document(kind: .mail, path: "/m", title: "Fwd: S", body: body, bodyLineOffset: 10)
+        let chunks = Chunker(counter: counter).chunks(for: doc)
+        #expect(chunks.count == 1)
+        #expect(chunks.first?.text.hasSuffix("The forwarded words.") == true)
+        #expect(chunks.first?.lineStart == 10)
+        #expect(chunks.first?.lineEnd == 16)
+    }
+
     @Test func emptyDocuments() {
         #expect(Chunker(counter: counter).chunks(for: note("")).isEmpty)
         #expect(Chunker(counter: counter).chunks(for: note("\n\n   \n")).isEmpty)

@@ -159,6 +159,31 @@ import Testing
         #expect(htmlOnly.attachments.isEmpty)
     }
 
+    @Test func crlfMultipart() throws {
+        let text = """
+            Subject: crlf
+            Content-Type: multipart/alternative;
+            \tboundary="b"
+
+            --b
+            Content-Type: text/plain; charset=utf-8
+            Content-Transfer-Encoding: quoted-printable
+
+            Soft=
+             break and caf=C3=A9
+            second line
+            --b
+            Content-Type: text/html
+
+            <p>html</p>
+            --b--
+            """.replacingOccurrences(of: "\n", with: "\r\n")
+        let doc = try parseMail(text)
+        #expect(doc.title == "crlf")
+        #expect(doc.body == "Soft break and café\nsecond line")
+        #expect(!doc.body.contains("\r"))
+    }
+
     @Test func attachmentsAreListedNotIndexed() throws {
         let doc = try parseMail("""
             Subject: files
