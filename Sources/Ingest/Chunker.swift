@@ -160,15 +160,20 @@ public struct Chunker: Sendable {
     /// Splits one over-long line into sentences, words, and at last characters.
     private func splitLine(_ line: Unit, _ text: ChunkText) -> [Unit] {
         var result: [Unit] = []
-        for sentence in text.spans(line.start, line.end, breakAfterSentence: true) {
-            let tokens = count(text, sentence.lowerBound, sentence.upperBound)
+        let sentences = text.spans(line.start, line.end, breakAfterSentence: true)
+        for sentence in sentences {
+            // A span as long as the whole line is already known to be too big: do not count it again.
+            let whole = sentences.count == 1 && sentence.count >= line.end - line.start
+            let tokens = whole ? Int.max : count(text, sentence.lowerBound, sentence.upperBound)
             if tokens <= maxTokens, sentence.count <= maxChunkBytes {
                 result.append(Unit(start: sentence.lowerBound, end: sentence.upperBound, firstLine: line.firstLine,
                                    lastLine: line.lastLine, tokens: tokens, isBlock: false))
                 continue
             }
-            for word in text.spans(sentence.lowerBound, sentence.upperBound, breakAfterSentence: false) {
-                let wordTokens = count(text, word.lowerBound, word.upperBound)
+            let words = text.spans(sentence.lowerBound, sentence.upperBound, breakAfterSentence: false)
+            for word in words {
+                let wholeWord = words.count == 1 && word.count >= sentence.count
+                let wordTokens = wholeWord ? Int.max : count(text, word.lowerBound, word.upperBound)
                 if wordTokens <= maxTokens, word.count <= maxChunkBytes {
                     result.append(Unit(start: word.lowerBound, end: word.upperBound, firstLine: line.firstLine,
                                        lastLine: line.lastLine, tokens: wordTokens, isBlock: false))

@@ -194,6 +194,11 @@ enum DateParsing {
                 offset = (first == 0x2D ? -1 : 1) * (v / 100 * 3600 + v % 100 * 60)
                 continue
             }
+            if tok == "pm" || tok == "am" {
+                if sawTime, tok == "pm", hour < 12 { hour += 12 }
+                if sawTime, tok == "am", hour == 12 { hour = 0 }
+                continue
+            }
             if let z = zoneNames[tok] { if offset == nil { offset = z * 60 }; continue }
             if let n = Int(tok) {
                 if tok.utf8.count >= 3 { if year == nil { year = expandYear(n) }; continue }

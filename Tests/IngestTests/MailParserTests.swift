@@ -365,6 +365,9 @@ import Testing
         ]
         for v in variants { #expect(DateParsing.parse(v) == expected, "\(v)") }
         #expect(DateParsing.parse("Sun, 31 Dec 99 23:59:59 GMT") == utcDate(1999, 12, 31, 23, 59, 59))
+        #expect(DateParsing.parse("Mar 5, 2024, 9:30 AM") == expected)
+        #expect(DateParsing.parse("March 5, 2024 12:15 PM") == utcDate(2024, 3, 5, 12, 15))
+        #expect(DateParsing.parse("5 Mar 2024 9:30 pm +0000") == utcDate(2024, 3, 5, 21, 30))
         #expect(DateParsing.parse("not a date") == nil)
         #expect(DateParsing.parse("Tue, 31 Feb 2024 10:00:00 +0000") == nil)
     }
