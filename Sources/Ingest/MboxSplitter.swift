@@ -99,6 +99,12 @@ public struct MboxSplitter: Sendable {
         return prefix[i...].starts(with: "From ".utf8)
     }
 
+    /// Splits a whole file held in memory (convenience for small files and tests).
+    public static func split(_ data: Data, maxMessageBytes: Int = MboxSplitter.defaultMaxMessageBytes) -> [RawMessage] {
+        var splitter = MboxSplitter(maxMessageBytes: maxMessageBytes)
+        return splitter.append(data) + splitter.finish()
+    }
+
     /// Feeds the next block of the file; returns the messages completed by it.
     public mutating func append(_ data: Data) -> [RawMessage] {
         var out: [RawMessage] = []
