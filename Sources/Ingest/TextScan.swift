@@ -26,45 +26,7 @@ extension StringProtocol {
         return self[start..<end]
     }
 
-    /// Empty or only spaces, tabs and carriage returns.
-    var isBlankLine: Bool { utf8.allSatisfy(Self.isSpace) }
-
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
-
-    /// Whether the text starts with `prefix` (given in lowercase), ignoring ASCII case.
-    func hasPrefixIgnoringCase(_ prefix: String) -> Bool {
-        var it = utf8.makeIterator()
-        for p in prefix.utf8 {
-            guard let b = it.next(), TextScan.fold(b) == p else { return false }
-        }
-        return true
-    }
-
-    /// Whether the text ends with `suffix` (given in lowercase), ignoring ASCII case.
-    func hasSuffixIgnoringCase(_ suffix: String) -> Bool {
-        let s = Array(suffix.utf8)
-        let u = utf8
-        guard u.count >= s.count else { return false }
-        return zip(u.suffix(s.count), s).allSatisfy { TextScan.fold($0) == $1 }
-    }
-
-    /// Whether `needle` (given in lowercase) occurs anywhere, ignoring ASCII case.
-    func containsIgnoringCase(_ needle: String) -> Bool {
-        let n = Array(needle.utf8)
-        guard let first = n.first else { return true }
-        let u = Array(utf8)
-        guard u.count >= n.count else { return false }
-        var i = 0
-        while i <= u.count - n.count {
-            if TextScan.fold(u[i]) == first {
-                var k = 1
-                while k < n.count, TextScan.fold(u[i + k]) == n[k] { k += 1 }
-                if k == n.count { return true }
-            }
-            i += 1
-        }
-        return false
-    }
 }
 
 enum TextScan {
