@@ -394,13 +394,47 @@ import Testing
     }
 
     @Test func referencesAreDedupedAndCapped() throws {
-        let ids = (0..<3000).map { "<id\($0)@x>" }
-        let doc = try parseMail("Subject: x\nMessage-ID: <self@x>\nReferences: \(ids.joined(separator: "\n "))\n <id5@x> <self@x>\nIn-Reply-To: <id2999@x>\n\nb")
+        let ids = (0..<50_000).map { "<id\($0)@x>" }
+        let doc = try parseMail("Subject: x\nMessage-ID: <self@x>\nReferences: \(ids.joined(separator: "\n "))\n <id5@x> <self@x>\nIn-Reply-To: <id49999@x>\n\nb")
         #expect(doc.references.count == MailParser.maxReferences)
         #expect(doc.references.first == "id0@x")
-        #expect(doc.references.last == "id2999@x")
+        #expect(doc.references.last == "id49999@x")
         #expect(Set(doc.references).count == doc.references.count)
         #expect(!doc.references.contains("self@x"))
+    }
+
+    @Test func digestAndEncodedAttachedMessage() throws {
+        let inner = "From: Inner <i@x>\nSubject: inside\n\nInner body.\n"
+        let doc = try parseMail("""
+            Subject: digest
+            Content-Type: multipart/mixed; boundary=o
+
+            --o
+            Content-Type: multipart/digest; boundary=d
+
+            --d
+
+            From: First <f@x>
+            Subject: one
+
+            Digest entry one.
+            --d
+
+            From: Second <s@x>
+            Subject: two
+
+            Digest entry two.
+            --d--
+            --o
+            Content-Type: message/rfc822
+            Content-Transfer-Encoding: base64
+
+            \(base64(Array(inner.utf8)))
+            --o--
+            """)
+        #expect(doc.body.contains("Subject: one\n\nDigest entry one."))
+        #expect(doc.body.contains("Subject: two\n\nDigest entry two."))
+        #expect(doc.body.hasSuffix("From: Inner <i@x>\nSubject: inside\n\nInner body."))
     }
 
     @Test func malformedMessages() {
