@@ -226,6 +226,23 @@ import Testing
         #expect(doc.attachments == ["report.pdf", "€ budget.txt", "föto.jpg", "longname.bin"])
     }
 
+    @Test func uuencodedBlocksBecomeAttachments() throws {
+        let doc = try parseMail("""
+            Subject: old style
+
+            Here is the file.
+
+            begin 644 hello.txt
+            ,:&5L;&\\@=V]R;&0*
+            `
+            end
+
+            And a line that says begin 644 but is prose.
+            """)
+        #expect(doc.body == "Here is the file.\n\n\nAnd a line that says begin 644 but is prose.")
+        #expect(doc.attachments == ["hello.txt"])
+    }
+
     @Test func nestedMessage() throws {
         let doc = try parseMail("""
             Subject: Fwd: original
