@@ -247,3 +247,10 @@ enum DateParsing {
         return nil
     }
 }
+
+/// Lenient, locale-independent date parsing as used for notes and mail, for callers that read dates from
+/// people (such as `--since 2024-03-05`): ISO 8601 (`2024-03-05`, `2024-03-05T10:30+01:00`), numeric
+/// (`05.03.2024`, `2024/03/05`, `20240305`), RFC 5322 and asctime, and `March 5, 2024`. No zone means UTC.
+public enum FlexibleDate {
+    public static func parse(_ text: String) -> Date? { DateParsing.parse(text) }
+}

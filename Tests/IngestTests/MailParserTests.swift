@@ -386,6 +386,8 @@ import Testing
         #expect(DateParsing.parse("March 5, 2024 12:15 PM") == utcDate(2024, 3, 5, 12, 15))
         #expect(DateParsing.parse("5 Mar 2024 9:30 pm +0000") == utcDate(2024, 3, 5, 21, 30))
         #expect(DateParsing.parse("not a date") == nil)
+        #expect(FlexibleDate.parse("2024-03-05") == utcDate(2024, 3, 5))
+        #expect(FlexibleDate.parse(" 2024-03-05T09:30:00Z ") == expected)
         #expect(DateParsing.parse("Tue, 31 Feb 2024 10:00:00 +0000") == nil)
     }
 
