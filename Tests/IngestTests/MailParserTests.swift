@@ -94,6 +94,26 @@ import Testing
         #expect(doc.body == "First & bold para.\n\nSecond… 😀 &unknown;\n\n- one\n- two\n\na < b\nnext line")
     }
 
+    @Test func htmlBlockquotesAreMarkedAsQuotes() throws {
+        let html = """
+            <div>My reply here.</div><br>
+            <div class="gmail_quote">On Tue, Mar 5, 2024 at 10:30 AM Alice &lt;a@x&gt; wrote:<br>
+            <blockquote><p>Old text</p><p>second para<br>next</p><blockquote>older</blockquote></blockquote></div>
+            """
+        #expect(HTMLText.text(fromHTML: html) == """
+            My reply here.
+            On Tue, Mar 5, 2024 at 10:30 AM Alice <a@x> wrote:
+
+            > Old text
+            >
+            > second para
+            > next
+            >
+            >> older
+            """)
+        #expect(ReplyCleaner.ownWords(HTMLText.text(fromHTML: html)) == "My reply here.")
+    }
+
     @Test func base64AndQuotedPrintable() throws {
         let text = "Grüße aus München — ein längerer Text.\nZweite Zeile."
         let b64 = try parseMail("""
