@@ -283,10 +283,13 @@ public struct MboxSplitter: Sendable {
     }
 
     private mutating func emit(into out: inout [RawMessage]) {
-        let pending = current
+        var pending = current
+        current = Pending(offset: nextOffset, lineNumber: lineNumber, fromLine: "", isPreamble: true)
         if pending.isPreamble && !pending.sawNonBlank { return }
         if pending.length == 0 { return }
+        // Take the only reference to the bytes so that trimming below does not copy the message.
         var bytes = pending.bytes
+        pending.bytes = Data()
         // The blank line before the next `From ` line separates messages; it is not message content.
         if !pending.truncated {
             if bytes.count >= 4, bytes.suffix(4).elementsEqual([0x0D, 0x0A, 0x0D, 0x0A]) {
@@ -299,6 +302,5 @@ public struct MboxSplitter: Sendable {
         }
         out.append(RawMessage(offset: pending.offset, length: pending.length, fromLine: pending.fromLine,
                               bytes: bytes, lineNumber: pending.lineNumber, isTruncated: pending.truncated))
-        current = Pending(offset: nextOffset, lineNumber: lineNumber, fromLine: "", isPreamble: true)
     }
 }
