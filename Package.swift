@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(
@@ -22,12 +23,20 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(name: "CKernels"),
-        .target(name: "Inference", dependencies: ["CKernels"]),
+        .target(
+            name: "Inference",
+            dependencies: ["CKernels"],
+            // Lets the SHA-256 of model downloads use the x86 SHA instructions (checked for at run time).
+            swiftSettings: [.unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux]))]
+        ),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .target(name: "Assistant", dependencies: ["Index", "Ingest", "Inference"]),
+        .target(
+            name: "Assistant",
+            dependencies: ["Index", "Ingest", "Inference", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
         .executableTarget(
             name: "assist",
             dependencies: [
