@@ -22,7 +22,10 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "CKernels"),
+        // Hot numeric kernels in C: Swift's SIMD types do not lower to AVX-512 (BF16, VNNI) without
+        // target-wide flags; the C entry points pick the instruction set at run time. Optimized even in
+        // debug builds so tests run fast.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "Inference",
             dependencies: ["CKernels"],

@@ -117,7 +117,7 @@ struct EmbeddingWordPieceTests {
             do {
                 _ = try WordPieceTokenizer(tokenizerJSON: url)
                 Issue.record("accepted: \(text)")
-            } catch let error as TokenizerError {
+            } catch let error as WordPieceError {
                 #expect(error.description.contains(url.path))
             }
         }
