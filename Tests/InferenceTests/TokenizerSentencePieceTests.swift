@@ -3,59 +3,49 @@ import Testing
 
 @testable import Inference
 
-/// Writes a GGUF file with metadata only: enough to describe a tokenizer.
-struct TinyGGUFWriter {
-    enum Value {
-        case string(String)
-        case strings([String])
-        case floats([Float])
-        case ints([Int32])
-        case uint32(UInt32)
-        case bool(Bool)
-    }
+/// Typed metadata entries for `GGUFBuilder`, enough to describe a tokenizer.
+enum TokenizerTestMetadata {
+    case string(String)
+    case strings([String])
+    case floats([Float])
+    case ints([Int32])
+    case uint32(UInt32)
+    case bool(Bool)
 
-    static func write(_ entries: [(String, Value)], to path: String) throws {
-        var out = Data()
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func str(_ s: String) {
-            u64(UInt64(s.utf8.count))
-            out.append(contentsOf: s.utf8)
-        }
-        out.append(contentsOf: Array("GGUF".utf8))
-        u32(3)
-        u64(0)
-        u64(UInt64(entries.count))
+    /// A GGUF file with these entries and no tensors.
+    static func write(_ entries: [(String, TokenizerTestMetadata)]) throws -> String {
+        var b = GGUFBuilder()
+        b.header(tensors: 0, keys: UInt64(entries.count))
         for (key, value) in entries {
-            str(key)
+            b.string(key)
             switch value {
             case .string(let s):
-                u32(8)
-                str(s)
+                b.u32(8)
+                b.string(s)
             case .strings(let a):
-                u32(9)
-                u32(8)
-                u64(UInt64(a.count))
-                a.forEach(str)
+                b.u32(9)
+                b.u32(8)
+                b.u64(UInt64(a.count))
+                for s in a { b.string(s) }
             case .floats(let a):
-                u32(9)
-                u32(6)
-                u64(UInt64(a.count))
-                a.forEach { u32($0.bitPattern) }
+                b.u32(9)
+                b.u32(6)
+                b.u64(UInt64(a.count))
+                for f in a { b.u32(f.bitPattern) }
             case .ints(let a):
-                u32(9)
-                u32(5)
-                u64(UInt64(a.count))
-                a.forEach { u32(UInt32(bitPattern: $0)) }
+                b.u32(9)
+                b.u32(5)
+                b.u64(UInt64(a.count))
+                for i in a { b.u32(UInt32(bitPattern: i)) }
             case .uint32(let v):
-                u32(4)
-                u32(v)
-            case .bool(let b):
-                u32(7)
-                out.append(b ? 1 : 0)
+                b.u32(4)
+                b.u32(v)
+            case .bool(let v):
+                b.u32(7)
+                b.bytes.append(v ? 1 : 0)
             }
         }
-        try out.write(to: URL(fileURLWithPath: path))
+        return try b.write()
     }
 }
 
@@ -82,7 +72,7 @@ struct TokenizerSentencePieceTests {
             types.append(1)
             scores.append(s)
         }
-        var entries: [(String, TinyGGUFWriter.Value)] = [
+        var entries: [(String, TokenizerTestMetadata)] = [
             ("general.architecture", .string("llama")),
             ("tokenizer.ggml.model", .string("llama")),
             ("tokenizer.ggml.tokens", .strings(tokens)),
@@ -93,9 +83,7 @@ struct TokenizerSentencePieceTests {
             ("tokenizer.ggml.add_space_prefix", .bool(addSpacePrefix)),
         ]
         if !omitScores { entries.append(("tokenizer.ggml.scores", .floats(scores))) }
-        let path = NSTemporaryDirectory() + "assist-spm-\(UUID().uuidString).gguf"
-        try TinyGGUFWriter.write(entries, to: path)
-        return path
+        return try TokenizerTestMetadata.write(entries)
     }
 
     static func id(_ piece: String) -> Int32 {

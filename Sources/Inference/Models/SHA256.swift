@@ -23,7 +23,16 @@ public struct SHA256: Sendable {
     private var buffered = 0
     private var totalBytes: UInt64 = 0
 
-    public init() {}
+    /// Whether to use the CPU's SHA instructions when it has them; tests turn it off to check the portable code.
+    private let usesCPUExtensions: Bool
+
+    public init() {
+        usesCPUExtensions = true
+    }
+
+    init(usesCPUExtensions: Bool) {
+        self.usesCPUExtensions = usesCPUExtensions
+    }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard var pointer = bytes.baseAddress, !bytes.isEmpty else { return }
@@ -148,7 +157,7 @@ public struct SHA256: Sendable {
 
     private mutating func compress(_ data: UnsafeRawPointer, blocks: Int) {
         #if arch(x86_64) && canImport(_Builtin_intrinsics)
-            if SHAExtensions.available {
+            if usesCPUExtensions && SHAExtensions.available {
                 withUnsafeMutableBytes(of: &state) { s in
                     Self.k.withUnsafeBufferPointer { k in
                         SHAExtensions.compress(

@@ -54,6 +54,11 @@ public struct Sampler: Sendable {
         return candidates[candidates.count - 1].id
     }
 
+    /// Picks a token from an array of logits (modified in place like the buffer variant).
+    public mutating func sample(_ logits: inout [Float], history: [Int32]) -> Int32 {
+        logits.withUnsafeMutableBufferPointer { sample($0, history: history) }
+    }
+
     /// llama.cpp semantics: each distinct recent token's logit is divided by the penalty when positive and
     /// multiplied by it when negative, so the token becomes less likely either way.
     private func applyRepetitionPenalty(_ logits: UnsafeMutableBufferPointer<Float>, history: [Int32]) {
