@@ -45,7 +45,9 @@ public final class BertEmbedder: Embedder {
     ///   - name: the model's name in `modelID`; defaults to the folder's name.
     ///   - threads: worker threads for `embed`; defaults to the number of active processors.
     ///   - precision: defaults to `.bfloat16` where the CPU has AVX-512 BF16, else `.float32`.
-    public init(directory: URL, name: String? = nil, threads: Int? = nil, precision: BertPrecision? = nil) throws {
+    public convenience init(
+        directory: URL, name: String? = nil, threads: Int? = nil, precision: BertPrecision? = nil
+    ) throws {
         let fileManager = FileManager.default
         let configuration = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
         let window = try Self.maxSequenceLength(directory: directory, configuration: configuration)
@@ -60,31 +62,43 @@ public final class BertEmbedder: Embedder {
         } else {
             throw EmbeddingModelError.missingFile(path: tokenizerJSON.path, what: "tokenizer.json or vocab.txt")
         }
-        if let largest = tokenizer.vocabulary.values.max(), Int(largest) >= configuration.vocabularySize {
-            throw EmbeddingModelError.badConfiguration(
-                path: directory.path,
-                reason: "the tokenizer has id \(largest) but the model only \(configuration.vocabularySize) tokens")
-        }
         let weightsURL = directory.appendingPathComponent("model.safetensors")
         guard fileManager.fileExists(atPath: weightsURL.path) else {
             throw EmbeddingModelError.missingFile(path: weightsURL.path, what: "model weights")
         }
         let file = try SafetensorsFile(url: weightsURL)
+        try self.init(
+            source: SafetensorsBertSource(file: file), path: directory.path, configuration: configuration,
+            tokenizer: tokenizer,
+            pooling: try BertPooling(contentsOf: directory.appendingPathComponent("1_Pooling/config.json")),
+            modelID: "\(name ?? directory.standardizedFileURL.lastPathComponent)@\(file.fingerprint())",
+            threads: threads, precision: precision)
+    }
+
+    /// Assembles an embedder from weights in any supported container.
+    init(
+        source: some BertTensorSource, path: String, configuration: BertConfiguration, tokenizer: WordPieceTokenizer,
+        pooling: BertPooling, modelID: String, threads: Int?, precision: BertPrecision?
+    ) throws {
+        if let largest = tokenizer.vocabulary.values.max(), Int(largest) >= configuration.vocabularySize {
+            throw EmbeddingModelError.badConfiguration(
+                path: path,
+                reason: "the tokenizer has id \(largest) but the model only \(configuration.vocabularySize) tokens")
+        }
         let isa = bert_best_isa()
         let chosen = precision ?? (isa >= Int32(BERT_ISA_AVX512_BF16) ? .bfloat16 : .float32)
         if chosen == .bfloat16 && isa < Int32(BERT_ISA_AVX512_BF16) {
             throw EmbeddingModelError.unsupported(
-                path: directory.path, reason: "bfloat16 inference needs a CPU with AVX-512 BF16; use float32")
+                path: path, reason: "bfloat16 inference needs a CPU with AVX-512 BF16; use float32")
         }
         self.configuration = configuration
         self.tokenizer = tokenizer
-        self.pooling = try BertPooling(contentsOf: directory.appendingPathComponent("1_Pooling/config.json"))
+        self.pooling = pooling
         self.precision = chosen
         self.isa = isa
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        self.weights = try BertWeights(file: file, configuration: configuration, precision: chosen)
-        let modelName = name ?? directory.standardizedFileURL.lastPathComponent
-        self.modelID = "\(modelName)@\(file.fingerprint())"
+        self.weights = try BertWeights(source: source, configuration: configuration, precision: chosen)
+        self.modelID = modelID
     }
 
     private static func maxSequenceLength(directory: URL, configuration: BertConfiguration) throws -> Int {
