@@ -31,8 +31,9 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product instructions
-        // (vpdpbusd/vpmaddubsw) the quantized matmuls need. Optimized even in debug builds so tests run fast.
+        // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product (VNNI) or BF16
+        // instructions the quantized matmuls and the embedder need; the C entry points pick the instruction
+        // set at run time. Optimized even in debug builds so tests run fast.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Inference", dependencies: ["CKernels"], swiftSettings: inferenceSwiftSettings),
         .target(
