@@ -23,9 +23,10 @@ let package = Package(
         ),
         .target(name: "CKernels"),
         .target(name: "Inference", dependencies: ["CKernels"]),
+        .target(name: "IndexKernels"),
         .target(
             name: "Index",
-            dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Ingest", "Inference", "IndexKernels", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "Assistant", dependencies: ["Index", "Ingest", "Inference"]),
         .executableTarget(

@@ -93,6 +93,14 @@ func measure<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (value, seconds(clock.now - start))
 }
 
+/// CPU seconds used by the whole process so far (all threads): unlike wall time, it does not grow when
+/// other processes compete for the cores.
+func cpuSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
 /// Writes an mbox of about `megabytes` MB: plain, quoted-printable and multipart/alternative messages in
@@ -191,6 +199,8 @@ let work = FileManager.default.temporaryDirectory.appendingPathComponent("index-
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { if !arguments.keep { try? FileManager.default.removeItem(atPath: work) } }
 print("index-bench: working in \(work)")
+var load = [Double](repeating: 0, count: 3)
+if getloadavg(&load, 3) > 0 { print("load average at start: \(format(load[0], 2)) on \(ProcessInfo.processInfo.activeProcessorCount) cores (wall times stretch when it exceeds the core count)") }
 
 // 1. mbox
 let mboxPath = "\(work)/archive.mbox"
@@ -298,13 +308,17 @@ for count in arguments.vectorCounts {
     }
     let matrix = builder.build()
     var latencies: [Double] = []
+    var cpu: [Double] = []
     for _ in 0..<60 {
         let query = (0..<dimensions).map { _ in Float(Int64(bitPattern: random.next()) >> 40) }
+        let cpuStart = cpuSeconds()
         let (_, elapsed) = measure { matrix.nearest(to: query, limit: 50) }
+        cpu.append((cpuSeconds() - cpuStart) * 1000)
         latencies.append(elapsed * 1000)
     }
+    cpu = Array(cpu.dropFirst(10)).sorted()
     latencies = Array(latencies.dropFirst(10)).sorted()
     let p50 = latencies[latencies.count / 2]
     let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
-    print("vector search over \(count) × \(dimensions): p50 \(format(p50, 2)) ms, p99 \(format(p99, 2)) ms (Int8 scan on 2 threads + Float32 rescore of the best 400; matrix built in \(format(buildSeconds)) s)")
+    print("vector search over \(count) × \(dimensions): p50 \(format(p50, 2)) ms, p99 \(format(p99, 2)) ms, CPU per query p50 \(format(cpu[cpu.count / 2], 2)) ms (Int8 scan [\(VectorMatrix.scanInstructionSet)] on 2 threads + Float32 rescore of the best 400; matrix built in \(format(buildSeconds)) s)")
 }
