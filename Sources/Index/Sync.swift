@@ -675,15 +675,36 @@ enum VectorBlob {
     }
 }
 
-/// Text compared for near-duplicates: quote markers dropped, whitespace collapsed, lowercased.
+/// Text compared for near-duplicates: quote markers (`>`) at line starts dropped, runs of whitespace
+/// collapsed to one space, ASCII letters lowercased. Works on UTF-8 bytes in one pass: it runs for every
+/// chunk stored.
 enum TextNormalizer {
     static func comparable(_ text: String) -> String {
-        var lines: [Substring] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            var rest = line.drop(while: { $0 == " " || $0 == "\t" })
-            while rest.first == ">" { rest = rest.dropFirst().drop(while: { $0 == " " }) }
-            if !rest.isEmpty { lines.append(rest) }
+        var output: [UInt8] = []
+        var copy = text
+        copy.withUTF8 { bytes in
+            output.reserveCapacity(bytes.count)
+            var atLineStart = true
+            var pendingSpace = false
+            for byte in bytes {
+                switch byte {
+                case 0x0A:
+                    atLineStart = true
+                    pendingSpace = !output.isEmpty
+                case 0x20, 0x09, 0x0D:
+                    if !atLineStart { pendingSpace = !output.isEmpty }
+                case UInt8(ascii: ">") where atLineStart:
+                    continue
+                default:
+                    atLineStart = false
+                    if pendingSpace {
+                        output.append(0x20)
+                        pendingSpace = false
+                    }
+                    output.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                }
+            }
         }
-        return lines.joined(separator: " ").split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
+        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -209,3 +209,14 @@ import Ingest
         _ = try store.sync([scratch.root.path])
     }
 }
+
+@Suite struct TextNormalizerTests {
+    @Test func quotesAndWhitespaceDoNotMakeTextDifferent() {
+        let original = "The kiln arrives  on Friday.\nBring gloves."
+        let quoted = "> The Kiln arrives on Friday.\n>> Bring   gloves.\n"
+        #expect(TextNormalizer.comparable(original) == "the kiln arrives on friday. bring gloves.")
+        #expect(TextNormalizer.comparable(quoted) == TextNormalizer.comparable(original))
+        #expect(TextNormalizer.comparable("a > b") == "a > b")
+        #expect(TextNormalizer.comparable("Ünïcode  stays") == "Ünïcode stays")
+    }
+}
