@@ -6,7 +6,9 @@
 // re-index of 10,000 notes, vector search p50/p99 over 100k and 1M 384-d vectors, and index bytes per chunk.
 //
 // Options: --mbox-mb N (default 200), --notes N (default 10000), --vectors 100000,1000000, --keep (leave the
-// temp folder), --skip-python.
+// temp folder), --skip-python, --eval SAMPLE_DIR (only: retrieval recall@5/MRR per search mode over
+// SAMPLE_DIR/notes + SAMPLE_DIR/inbox.mbox + SAMPLE_DIR/qa.jsonl with MiniLM from $ASSIST_MODELS), --crash-test (only: kill -9 a sync child process at random moments, check the
+// database after each kill, then compare the finished index with a clean one).
 import Foundation
 import Index
 import Inference
@@ -18,6 +20,8 @@ struct Arguments {
     var vectorCounts = [100_000, 1_000_000]
     var keep = false
     var skipPython = false
+    var crashTest = false
+    var evaluate: String?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -28,6 +32,8 @@ struct Arguments {
             case "--vectors": vectorCounts = iterator.next()?.split(separator: ",").compactMap { Int($0) } ?? vectorCounts
             case "--keep": keep = true
             case "--skip-python": skipPython = true
+            case "--crash-test": crashTest = true
+            case "--eval": evaluate = iterator.next()
             default:
                 FileHandle.standardError.write(Data("unknown option \(argument)\n".utf8))
                 exit(2)
@@ -194,6 +200,54 @@ func databaseBytes(_ path: String) -> Int64 {
 
 // MARK: - Run
 
+// Child mode for the crash test: one sync, killed from outside at a random moment.
+if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "--child-sync" {
+    let store = try IndexStore(path: CommandLine.arguments[2])
+    _ = try store.sync(Array(CommandLine.arguments.dropFirst(3)), options: SyncOptions(mailBatchSize: 200))
+    exit(0)
+}
+
+/// Kills a syncing child process with SIGKILL at random moments, checks the database after every kill,
+/// lets a final run finish and compares it with an index built without interruption.
+func crashTest(in work: String) throws {
+    let notesFolder = "\(work)/crash-notes"
+    try generateNotes(in: notesFolder, count: 3000)
+    let mboxPath = "\(work)/crash.mbox"
+    let messages = try generateMbox(at: mboxPath, megabytes: 30)
+    let database = "\(work)/crash.sqlite"
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    var random = SplitMix(state: 2026)
+    var kills = 0
+    var allIntact = true
+    for round in 0..<10 {
+        let child = Process()
+        child.executableURL = executable
+        child.arguments = ["--child-sync", database, notesFolder, mboxPath]
+        try child.run()
+        let delay = 0.2 + Double(random.next() % 1000) / 1000 * 2.5
+        Thread.sleep(forTimeInterval: delay)
+        if child.isRunning {
+            kill(child.processIdentifier, SIGKILL)
+            kills += 1
+        }
+        child.waitUntilExit()
+        let store = try IndexStore(path: database)
+        let problems = try store.integrityCheck()
+        let status = try store.status()
+        print("crash test round \(round + 1): killed after \(format(delay, 2)) s → integrity \(problems.isEmpty ? "ok" : "FAILED \(problems)"), \(status.notes) notes, \(status.mail) mail")
+        allIntact = allIntact && problems.isEmpty
+    }
+    let store = try IndexStore(path: database)
+    let final = try store.sync([notesFolder, mboxPath])
+    let status = try store.status()
+    let clean = try IndexStore(path: "\(work)/clean.sqlite")
+    _ = try clean.sync([notesFolder, mboxPath])
+    let cleanStatus = try clean.status()
+    let same = status.notes == cleanStatus.notes && status.mail == cleanStatus.mail && status.chunks == cleanStatus.chunks
+    print("crash test: \(kills) kills, every database intact: \(allIntact); final run added \(final.added); \(status.notes) notes / \(status.mail) mail (of \(messages)) / \(status.chunks) chunks vs clean \(cleanStatus.notes) / \(cleanStatus.mail) / \(cleanStatus.chunks): \(same ? "identical" : "DIFFERENT")")
+    if !(allIntact && same) { exit(1) }
+}
+
 let arguments = Arguments(CommandLine.arguments)
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -201,6 +255,31 @@ defer { if !arguments.keep { try? FileManager.default.removeItem(atPath: work) }
 print("index-bench: working in \(work)")
 var load = [Double](repeating: 0, count: 3)
 if getloadavg(&load, 3) > 0 { print("load average at start: \(format(load[0], 2)) on \(ProcessInfo.processInfo.activeProcessorCount) cores (wall times stretch when it exceeds the core count)") }
+if let sample = arguments.evaluate {
+    let models = ProcessInfo.processInfo.environment["ASSIST_MODELS"] ?? (NSHomeDirectory() + "/.local/share/assist/models")
+    let embedder = try BertEmbedder(directory: URL(fileURLWithPath: models).appendingPathComponent("minilm-l6-v2"))
+    struct Counter: TokenCounting {
+        let embedder: BertEmbedder
+        func countTokens(_ text: String) -> Int { embedder.countTokens(text) }
+    }
+    let store = try IndexStore(path: "\(work)/eval.sqlite", embedder: embedder)
+    let (report, elapsed) = try measure {
+        try store.sync(["\(sample)/notes", "\(sample)/inbox.mbox"], options: SyncOptions(tokenCounter: Counter(embedder: embedder), maxChunkTokens: 200))
+    }
+    print("indexed \(report.added) documents, \(report.chunks) chunks, \(report.embedded) embedded in \(format(elapsed)) s; failed: \(report.failed)")
+    let evaluation = try RetrievalEvaluation(store: store, sampleRoot: sample, qaPath: "\(sample)/qa.jsonl")
+    let now = ProcessInfo.processInfo.environment["ASSIST_EVAL_NOW"].flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date()
+    for score in try evaluation.run(now: now).modes {
+        print("\(score.mode.rawValue): recall@5 \(format(score.recallAtK, 3)), MRR \(format(score.mrr, 3)) over \(score.questions) questions; missed \(score.missed)")
+    }
+    try? FileManager.default.removeItem(atPath: work)
+    exit(0)
+}
+if arguments.crashTest {
+    try crashTest(in: work)
+    if !arguments.keep { try? FileManager.default.removeItem(atPath: work) }
+    exit(0)
+}
 
 // 1. mbox
 let mboxPath = "\(work)/archive.mbox"

@@ -446,11 +446,15 @@ struct SyncRun {
     private mutating func removeVanished(scan: SourceScanner.Result, known: [String: SourceRecord]) throws {
         guard !scan.scannedFolders.isEmpty else { return }
         let present = Set(scan.files.map(\.path))
-        let vanished = known.keys.filter { path in
+        let vanished = known.values.filter { record in
+            let path = record.path
             guard !present.contains(path) else { return false }
             guard scan.scannedFolders.contains(where: { path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else { return false }
-            return !scan.unreadable.contains(where: { path == $0 || path.hasPrefix($0 + "/") })
-        }.sorted()
+            guard !scan.unreadable.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) else { return false }
+            // A folder scan only collects notes: an mbox indexed on its own that sits inside the folder
+            // is gone only if the file is.
+            return record.kind == .note || !FileManager.default.fileExists(atPath: path)
+        }.map(\.path).sorted()
         for (index, path) in vanished.enumerated() {
             try checkCancelled()
             progress(SyncProgress(phase: .removing, done: index, total: vanished.count, currentPath: path))
