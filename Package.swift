@@ -36,9 +36,10 @@ let package = Package(
         // set at run time. Optimized even in debug builds so tests run fast.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Inference", dependencies: ["CKernels"], swiftSettings: inferenceSwiftSettings),
+        .target(name: "IndexKernels"),
         .target(
             name: "Index",
-            dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Ingest", "Inference", "IndexKernels", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "Assistant",
@@ -53,6 +54,7 @@ let package = Package(
         ),
         // Speed of the built-in engine, llama-bench style (for development; `assist bench` is the user-facing one).
         .executableTarget(name: "engine-bench", dependencies: ["Inference"], path: "Sources/EngineBench"),
+        .executableTarget(name: "index-bench", dependencies: ["Index", "Ingest", "Inference"], path: "Benchmarks/IndexBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),
