@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
         // Speed of the built-in engine, llama-bench style (for development; `assist bench` is the user-facing one).
-        .executableTarget(name: "engine-bench", dependencies: ["Inference"], path: "Sources/EngineBench"),
+        .executableTarget(name: "engine-bench", dependencies: ["Inference", "CKernels"], path: "Sources/EngineBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),
