@@ -22,7 +22,8 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Inference"),
+        .target(name: "CKernels"),
+        .target(name: "Inference", dependencies: ["CKernels"]),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]

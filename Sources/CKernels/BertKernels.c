@@ -1,0 +1,462 @@
+#include "BertKernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define BERT_X86 1
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
+#endif
+
+enum { NR = 32, MR = 8 };
+
+int bert_best_isa(void) {
+#if BERT_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+        if (__builtin_cpu_supports("avx512bf16")) return BERT_ISA_AVX512_BF16;
+        return BERT_ISA_AVX512;
+    }
+#endif
+    return BERT_ISA_PORTABLE;
+}
+
+static inline int panels(int n) { return (n + NR - 1) / NR; }
+
+/* Rows of A kept hot in L2 while one 32-column weight panel is swept over them. */
+static inline int row_block(int k) {
+    int rows = (65536 / (k > 0 ? k : 1)) & ~(MR - 1);
+    if (rows < MR) rows = MR;
+    if (rows > 128) rows = 128;
+    return rows;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Packing */
+
+size_t bert_packed_f32_count(int n, int k) { return (size_t)panels(n) * (size_t)k * NR; }
+
+void bert_pack_f32(const float *w, int n, int k, float *packed) {
+    for (int p = 0; p < panels(n); p++) {
+        float *panel = packed + (size_t)p * k * NR;
+        for (int kk = 0; kk < k; kk++) {
+            for (int j = 0; j < NR; j++) {
+                int col = p * NR + j;
+                panel[(size_t)kk * NR + j] = col < n ? w[(size_t)col * k + kk] : 0.0f;
+            }
+        }
+    }
+}
+
+static inline uint16_t to_bf16(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); /* quiet NaN */
+    bits += 0x7fffu + ((bits >> 16) & 1u); /* round to nearest even */
+    return (uint16_t)(bits >> 16);
+}
+
+static inline int even(int k) { return (k + 1) & ~1; }
+
+size_t bert_packed_bf16_count(int n, int k) { return (size_t)panels(n) * (size_t)even(k) * NR; }
+
+void bert_pack_bf16(const float *w, int n, int k, uint16_t *packed) {
+    int pairs = even(k) / 2;
+    for (int p = 0; p < panels(n); p++) {
+        uint16_t *panel = packed + (size_t)p * pairs * 2 * NR;
+        for (int q = 0; q < pairs; q++) {
+            for (int j = 0; j < NR; j++) {
+                int col = p * NR + j;
+                for (int h = 0; h < 2; h++) {
+                    int kk = 2 * q + h;
+                    float value = (col < n && kk < k) ? w[(size_t)col * k + kk] : 0.0f;
+                    panel[((size_t)q * NR + j) * 2 + h] = to_bf16(value);
+                }
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Portable reference paths */
+
+static inline float gelu_scalar(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+
+static void gemm_f32_portable(const float *x, int m, int k, const float *packed, int n, const float *bias,
+                              float *y, int gelu) {
+    float acc[NR];
+    for (int p = 0; p < panels(n); p++) {
+        const float *panel = packed + (size_t)p * k * NR;
+        int cols = n - p * NR < NR ? n - p * NR : NR;
+        for (int i = 0; i < m; i++) {
+            const float *row = x + (size_t)i * k;
+            for (int j = 0; j < NR; j++) acc[j] = 0.0f;
+            for (int kk = 0; kk < k; kk++) {
+                float a = row[kk];
+                const float *b = panel + (size_t)kk * NR;
+                for (int j = 0; j < NR; j++) acc[j] += a * b[j];
+            }
+            float *out = y + (size_t)i * n + p * NR;
+            for (int j = 0; j < cols; j++) {
+                float v = acc[j] + (bias ? bias[p * NR + j] : 0.0f);
+                out[j] = gelu ? gelu_scalar(v) : v;
+            }
+        }
+    }
+}
+
+static void layernorm_portable(float *x, const float *residual, const float *gamma, const float *beta, int rows,
+                               int cols, float eps) {
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (size_t)r * cols;
+        if (residual) {
+            const float *add = residual + (size_t)r * cols;
+            for (int c = 0; c < cols; c++) row[c] += add[c];
+        }
+        double sum = 0;
+        for (int c = 0; c < cols; c++) sum += row[c];
+        float mean = (float)(sum / cols);
+        double squares = 0;
+        for (int c = 0; c < cols; c++) {
+            double d = row[c] - mean;
+            squares += d * d;
+        }
+        float inv = (float)(1.0 / sqrt(squares / cols + eps));
+        for (int c = 0; c < cols; c++) row[c] = (row[c] - mean) * inv * gamma[c] + beta[c];
+    }
+}
+
+static void attention_portable(const float *qkv, int tokens, int hidden, int heads, float *out, float *scores) {
+    int dh = hidden / heads;
+    float scale = 1.0f / sqrtf((float)dh);
+    size_t stride = (size_t)3 * hidden;
+    for (int h = 0; h < heads; h++) {
+        for (int i = 0; i < tokens; i++) {
+            const float *q = qkv + i * stride + h * dh;
+            float best = -INFINITY;
+            for (int j = 0; j < tokens; j++) {
+                const float *key = qkv + j * stride + hidden + h * dh;
+                float s = 0;
+                for (int c = 0; c < dh; c++) s += q[c] * key[c];
+                scores[j] = s * scale;
+                if (scores[j] > best) best = scores[j];
+            }
+            float total = 0;
+            for (int j = 0; j < tokens; j++) {
+                scores[j] = expf(scores[j] - best);
+                total += scores[j];
+            }
+            float *o = out + (size_t)i * hidden + h * dh;
+            for (int c = 0; c < dh; c++) o[c] = 0;
+            for (int j = 0; j < tokens; j++) {
+                const float *v = qkv + j * stride + 2 * hidden + h * dh;
+                float p = scores[j] / total;
+                for (int c = 0; c < dh; c++) o[c] += p * v[c];
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* AVX-512 paths */
+
+#if BERT_X86
+
+/* e^x for x ≤ 88: 2^n · P(r) with r = x − n·ln2, |r| ≤ ln2/2, P the degree-7 Taylor polynomial
+ * (relative error < 3e-9 before rounding); vscalefps applies 2^n and flushes underflow to 0. */
+AVX512 static inline __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* GELU(x) = x/2 · (1 + erf(x/√2)), erf by Abramowitz–Stegun 7.1.26 (absolute error ≤ 1.5e-7). */
+AVX512 static inline __m512 gelu512(__m512 x) {
+    __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
+    __m512 a = _mm512_abs_ps(z);
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    __m512 poly = _mm512_set1_ps(1.061405429f);
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
+    poly = _mm512_mul_ps(poly, t);
+    __m512 e = exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), a), a));
+    __m512 erf_abs = _mm512_fnmadd_ps(poly, e, _mm512_set1_ps(1.0f));
+    /* restore the sign of z */
+    __m512 sign = _mm512_and_ps(z, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)));
+    __m512 erf = _mm512_or_ps(erf_abs, sign);
+    return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), _mm512_add_ps(erf, _mm512_set1_ps(1.0f)));
+}
+
+/* Adds bias, applies GELU, and stores an MR×32 tile of accumulators to y (rows/cols clipped). */
+AVX512 static inline void store_tile(__m512 acc[MR][2], float *y, int ldy, int rows, int cols, const float *bias,
+                                     int gelu) {
+    __mmask16 lo = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    __mmask16 hi = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    __m512 b0 = bias ? _mm512_maskz_loadu_ps(lo, bias) : _mm512_setzero_ps();
+    __m512 b1 = bias ? _mm512_maskz_loadu_ps(hi, bias + 16) : _mm512_setzero_ps();
+    for (int i = 0; i < rows; i++) {
+        __m512 v0 = _mm512_add_ps(acc[i][0], b0);
+        __m512 v1 = _mm512_add_ps(acc[i][1], b1);
+        if (gelu) {
+            v0 = gelu512(v0);
+            v1 = gelu512(v1);
+        }
+        _mm512_mask_storeu_ps(y + (size_t)i * ldy, lo, v0);
+        _mm512_mask_storeu_ps(y + (size_t)i * ldy + 16, hi, v1);
+    }
+}
+
+/* One MR×32 tile over the whole k: 16 accumulators stay in registers; each step loads two weight vectors
+ * and broadcasts one activation per row. */
+AVX512 static inline void tile_f32(const float *a, int lda, const float *panel, int k, __m512 acc[MR][2]) {
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int kk = 0; kk < k; kk++) {
+        __m512 b0 = _mm512_loadu_ps(panel + (size_t)kk * NR);
+        __m512 b1 = _mm512_loadu_ps(panel + (size_t)kk * NR + 16);
+        for (int i = 0; i < MR; i++) {
+            __m512 av = _mm512_set1_ps(a[(size_t)i * lda + kk]);
+            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+}
+
+AVX512 static void gemm_f32_avx512(const float *x, int m, int k, const float *packed, int n, const float *bias,
+                                   float *y, int gelu) {
+    int block = row_block(k);
+    float *tail = NULL; /* zero-padded copy of the last partial row tile */
+    for (int m0 = 0; m0 < m; m0 += block) {
+        int m1 = m0 + block < m ? m0 + block : m;
+        for (int p = 0; p < panels(n); p++) {
+            const float *panel = packed + (size_t)p * k * NR;
+            int cols = n - p * NR < NR ? n - p * NR : NR;
+            const float *pb = bias ? bias + p * NR : NULL;
+            for (int i = m0; i < m1; i += MR) {
+                int rows = m1 - i < MR ? m1 - i : MR;
+                const float *a = x + (size_t)i * k;
+                if (rows < MR) {
+                    if (!tail) {
+                        tail = calloc((size_t)MR * k, sizeof(float));
+                        if (!tail) {
+                            gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
+                            return;
+                        }
+                        memcpy(tail, a, (size_t)rows * k * sizeof(float));
+                    }
+                    a = tail;
+                }
+                __m512 acc[MR][2];
+                tile_f32(a, k, panel, k, acc);
+                store_tile(acc, y + (size_t)i * n + p * NR, n, rows, cols, pb, gelu);
+            }
+        }
+    }
+    free(tail);
+}
+
+AVX512 static void layernorm_avx512(float *x, const float *residual, const float *gamma, const float *beta,
+                                    int rows, int cols, float eps) {
+    if (cols % 16 != 0) {
+        layernorm_portable(x, residual, gamma, beta, rows, cols, eps);
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (size_t)r * cols;
+        __m512 sum = _mm512_setzero_ps();
+        for (int c = 0; c < cols; c += 16) {
+            __m512 v = _mm512_loadu_ps(row + c);
+            if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (size_t)r * cols + c));
+            _mm512_storeu_ps(row + c, v);
+            sum = _mm512_add_ps(sum, v);
+        }
+        __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / (float)cols);
+        __m512 squares = _mm512_setzero_ps();
+        for (int c = 0; c < cols; c += 16) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(row + c), mean);
+            squares = _mm512_fmadd_ps(d, d, squares);
+        }
+        float variance = _mm512_reduce_add_ps(squares) / (float)cols;
+        __m512 inv = _mm512_set1_ps(1.0f / sqrtf(variance + eps));
+        for (int c = 0; c < cols; c += 16) {
+            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + c), mean), inv);
+            _mm512_storeu_ps(row + c, _mm512_fmadd_ps(d, _mm512_loadu_ps(gamma + c), _mm512_loadu_ps(beta + c)));
+        }
+    }
+}
+
+/* Per head: transpose K into scratch so each query row's scores come out 16 keys at a time, softmax the
+ * row in place, then accumulate the probability-weighted value rows (head_dim a multiple of 16). */
+AVX512 static void attention_avx512(const float *qkv, int tokens, int hidden, int heads, float *out,
+                                    float *scratch) {
+    int dh = hidden / heads;
+    int padded = (tokens + 15) & ~15;
+    float *kt = scratch;                      /* dh × padded */
+    float *scores = scratch + (size_t)dh * padded; /* padded */
+    float scale = 1.0f / sqrtf((float)dh);
+    size_t stride = (size_t)3 * hidden;
+    for (int h = 0; h < heads; h++) {
+        for (int j = 0; j < padded; j++) {
+            for (int c = 0; c < dh; c++) {
+                kt[(size_t)c * padded + j] = j < tokens ? qkv[j * stride + hidden + h * dh + c] : 0.0f;
+            }
+        }
+        for (int i = 0; i < tokens; i++) {
+            const float *q = qkv + i * stride + h * dh;
+            __m512 best = _mm512_set1_ps(-INFINITY);
+            for (int j = 0; j < padded; j += 16) {
+                __m512 s = _mm512_setzero_ps();
+                for (int c = 0; c < dh; c++) {
+                    s = _mm512_fmadd_ps(_mm512_set1_ps(q[c]), _mm512_loadu_ps(kt + (size_t)c * padded + j), s);
+                }
+                s = _mm512_mul_ps(s, _mm512_set1_ps(scale));
+                int left = tokens - j;
+                __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+                s = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-INFINITY), s);
+                _mm512_storeu_ps(scores + j, s);
+                best = _mm512_max_ps(best, s);
+            }
+            __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
+            __m512 total = _mm512_setzero_ps();
+            for (int j = 0; j < padded; j += 16) {
+                __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(scores + j), top));
+                int left = tokens - j;
+                __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+                e = _mm512_maskz_mov_ps(valid, e);
+                _mm512_storeu_ps(scores + j, e);
+                total = _mm512_add_ps(total, e);
+            }
+            float inv = 1.0f / _mm512_reduce_add_ps(total);
+            float *o = out + (size_t)i * hidden + h * dh;
+            for (int c = 0; c < dh; c += 16) {
+                __m512 acc = _mm512_setzero_ps();
+                for (int j = 0; j < tokens; j++) {
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(scores[j]),
+                                          _mm512_loadu_ps(qkv + j * stride + 2 * hidden + h * dh + c), acc);
+                }
+                _mm512_storeu_ps(o + c, _mm512_mul_ps(acc, _mm512_set1_ps(inv)));
+            }
+        }
+    }
+}
+
+AVX512BF16 static void gemm_bf16_avx512(const float *x, int m, int k, const uint16_t *packed, int n,
+                                        const float *bias, float *y, int gelu, uint16_t *scratch) {
+    int kp = even(k);
+    int pairs = kp / 2;
+    /* Activations to bf16 pairs, rows padded to MR with zeros. */
+    int mp = (m + MR - 1) / MR * MR;
+    for (int i = 0; i < mp; i++) {
+        uint16_t *dst = scratch + (size_t)i * kp;
+        if (i >= m) {
+            memset(dst, 0, (size_t)kp * sizeof(uint16_t));
+            continue;
+        }
+        const float *src = x + (size_t)i * k;
+        int c = 0;
+        for (; c + 32 <= k; c += 32) {
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + c + 16), _mm512_loadu_ps(src + c));
+            _mm512_storeu_si512((void *)(dst + c), (__m512i)v);
+        }
+        for (; c < kp; c++) dst[c] = c < k ? to_bf16(src[c]) : 0;
+    }
+    const uint32_t *a32 = (const uint32_t *)scratch;
+    int block = row_block(k);
+    for (int m0 = 0; m0 < m; m0 += block) {
+        int m1 = m0 + block < m ? m0 + block : m;
+        for (int p = 0; p < panels(n); p++) {
+            const uint16_t *panel = packed + (size_t)p * pairs * 2 * NR;
+            int cols = n - p * NR < NR ? n - p * NR : NR;
+            const float *pb = bias ? bias + p * NR : NULL;
+            for (int i = m0; i < m1; i += MR) {
+                int rows = m1 - i < MR ? m1 - i : MR;
+                const uint32_t *a = a32 + (size_t)i * pairs;
+                __m512 acc[MR][2];
+                for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+                for (int q = 0; q < pairs; q++) {
+                    __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(panel + (size_t)q * 2 * NR));
+                    __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(panel + (size_t)q * 2 * NR + 32));
+                    for (int r = 0; r < MR; r++) {
+                        __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[(size_t)r * pairs + q]);
+                        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+                        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+                    }
+                }
+                store_tile(acc, y + (size_t)i * n + p * NR, n, rows, cols, pb, gelu);
+            }
+        }
+    }
+}
+
+#endif
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* Dispatch */
+
+void bert_gemm_f32(const float *x, int m, int k, const float *packed, int n, const float *bias, float *y,
+                   int gelu, int isa) {
+#if BERT_X86
+    if (isa >= BERT_ISA_AVX512) {
+        gemm_f32_avx512(x, m, k, packed, n, bias, y, gelu);
+        return;
+    }
+#endif
+    (void)isa;
+    gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
+}
+
+size_t bert_gemm_bf16_scratch_count(int m, int k) { return (size_t)((m + MR - 1) / MR * MR) * (size_t)even(k); }
+
+void bert_gemm_bf16(const float *x, int m, int k, const uint16_t *packed, int n, const float *bias, float *y,
+                    int gelu, uint16_t *scratch) {
+#if BERT_X86
+    gemm_bf16_avx512(x, m, k, packed, n, bias, y, gelu, scratch);
+#else
+    (void)x; (void)m; (void)k; (void)packed; (void)n; (void)bias; (void)y; (void)gelu; (void)scratch;
+#endif
+}
+
+void bert_add_layernorm(float *x, const float *residual, const float *gamma, const float *beta, int rows,
+                        int cols, float eps, int isa) {
+#if BERT_X86
+    if (isa >= BERT_ISA_AVX512) {
+        layernorm_avx512(x, residual, gamma, beta, rows, cols, eps);
+        return;
+    }
+#endif
+    (void)isa;
+    layernorm_portable(x, residual, gamma, beta, rows, cols, eps);
+}
+
+size_t bert_attention_scratch_count(int tokens, int head_dim) {
+    size_t padded = (size_t)((tokens + 15) & ~15);
+    return padded * (size_t)(head_dim + 1);
+}
+
+void bert_attention(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch, int isa) {
+#if BERT_X86
+    if (isa >= BERT_ISA_AVX512 && (hidden / heads) % 16 == 0) {
+        attention_avx512(qkv, tokens, hidden, heads, out, scratch);
+        return;
+    }
+#endif
+    (void)isa;
+    attention_portable(qkv, tokens, hidden, heads, out, scratch);
+}

@@ -1,0 +1,51 @@
+#ifndef BERT_KERNELS_H
+#define BERT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Compute kernels for the BERT embedder: packed GEMM with fused bias/GELU, residual + LayerNorm, and
+ * per-sequence multi-head attention. Each entry point picks the widest instruction set the running CPU
+ * supports (AVX-512 with BF16 dot products, AVX-512, or portable C), so the binary runs anywhere. */
+
+/* Instruction sets, widest last. */
+enum {
+    BERT_ISA_PORTABLE = 0,
+    BERT_ISA_AVX512 = 1,
+    BERT_ISA_AVX512_BF16 = 2,
+};
+
+/* The widest instruction set this CPU (and OS) supports. */
+int bert_best_isa(void);
+
+/* Weights are PyTorch `Linear` matrices, w[n][k] (output rows, input columns), packed once at load into
+ * panels of 32 output columns so the GEMM reads them contiguously. */
+size_t bert_packed_f32_count(int n, int k);
+void bert_pack_f32(const float *w, int n, int k, float *packed);
+/* bf16 panels hold pairs of consecutive k per column (the layout of AVX-512 BF16 dot products);
+ * values are rounded to nearest even. */
+size_t bert_packed_bf16_count(int n, int k);
+void bert_pack_bf16(const float *w, int n, int k, uint16_t *packed);
+
+/* y[m][n] = x[m][k] · wᵀ + bias, then GELU (erf form) when `gelu` is non-zero. `isa` caps the instruction
+ * set (pass bert_best_isa()). Accumulation is in f32. */
+void bert_gemm_f32(const float *x, int m, int k, const float *packed, int n, const float *bias, float *y,
+                   int gelu, int isa);
+/* Same with bf16 weights; x is rounded to bf16 into `scratch`, which must hold bert_gemm_bf16_scratch_count(m, k)
+ * uint16 values. Requires BERT_ISA_AVX512_BF16. */
+size_t bert_gemm_bf16_scratch_count(int m, int k);
+void bert_gemm_bf16(const float *x, int m, int k, const uint16_t *packed, int n, const float *bias, float *y,
+                    int gelu, uint16_t *scratch);
+
+/* x[r] = LayerNorm(x[r] + residual[r]) · gamma + beta for each of `rows` rows of `cols` values;
+ * `residual` may be NULL. */
+void bert_add_layernorm(float *x, const float *residual, const float *gamma, const float *beta, int rows,
+                        int cols, float eps, int isa);
+
+/* Self-attention of one sequence: qkv[t] holds the token's query, key and value (3 × hidden values, heads
+ * contiguous inside each); out[t] receives the concatenated heads (hidden values). Every token attends to
+ * every token of the same sequence, which is why batches are packed without padding. */
+size_t bert_attention_scratch_count(int tokens, int head_dim);
+void bert_attention(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch, int isa);
+
+#endif

@@ -1,0 +1,351 @@
+import Foundation
+import GRDB
+import Ingest
+
+/// Which retrievers a search uses. `hybrid` fuses BM25 and vectors; the single modes exist to measure
+/// each half (see `RetrievalEvaluation`). Without an embedder, `hybrid` is BM25 alone.
+public enum SearchMode: String, Sendable, CaseIterable, Codable {
+    case hybrid
+    case bm25
+    case vector
+}
+
+/// Reciprocal-rank fusion: each ranked list gives an item 1 / (k + rank), rank from 1. Scores of
+/// different retrievers (BM25, cosine) are not comparable; ranks are. k = 60 is the value from the
+/// original RRF paper and keeps one list's top hit from drowning the other list.
+public enum RankFusion {
+    public static let k = 60.0
+
+    /// Fused scores, best first; ties broken by the smaller id so results are reproducible.
+    public static func fuse(_ lists: [[Int64]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
+        var scores: [Int64: Double] = [:]
+        for (index, list) in lists.enumerated() {
+            let weight = weights.flatMap { index < $0.count ? $0[index] : nil } ?? 1
+            for (rank, id) in list.enumerated() {
+                scores[id, default: 0] += weight / (k + Double(rank + 1))
+            }
+        }
+        return scores.map { (id: $0.key, score: $0.value) }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+    }
+}
+
+extension IndexStore {
+    /// Hybrid search (`Retriever`).
+    public func search(_ query: SearchQuery) throws -> [SearchHit] {
+        try search(query, mode: .hybrid)
+    }
+
+    /// Searches with the given retrievers.
+    ///
+    /// The question's time words are read first (`TemporalIntent`): a range ("last week", "in March")
+    /// becomes a date filter unless the query sets one (and if nothing matches inside the range, the range
+    /// turns into a preference instead); "latest/current/most recent" adds recency as a third ranked list
+    /// to the fusion. Then BM25 and vector candidates are fused with RRF, filtered, stripped of
+    /// near-duplicates (same text, or mail quoting a better hit), and hits that stop mid-thought are joined
+    /// with the next chunk of their document.
+    public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
+        guard query.limit > 0 else { return [] }
+        let intent = TemporalIntent.parse(query.text, now: now)
+        let text = FullTextQuery.terms(in: intent.remainder).isEmpty ? query.text : intent.remainder
+        var filters = SearchFilters(query)
+        let rangeFromQuestion = query.since == nil && query.until == nil && intent.hasRange
+        if rangeFromQuestion {
+            filters.since = intent.since
+            filters.until = intent.until
+        }
+        var hits = try rankedHits(text: text, filters: filters, mode: mode, limit: query.limit, prefersRecent: intent.prefersRecent)
+        if hits.isEmpty && rangeFromQuestion {
+            var relaxed = SearchFilters(query)
+            relaxed.preferredRange = (intent.since, intent.until)
+            hits = try rankedHits(text: text, filters: relaxed, mode: mode, limit: query.limit, prefersRecent: true)
+        }
+        return hits
+    }
+
+    private func rankedHits(text: String, filters: SearchFilters, mode: SearchMode, limit: Int, prefersRecent: Bool) throws -> [SearchHit] {
+        let poolSize = max(limit * 5, 50)
+        var lists: [[Int64]] = []
+        var weights: [Double] = []
+        if mode != .vector {
+            lists.append(try bm25Candidates(text: text, filters: filters, limit: poolSize))
+            weights.append(1)
+        }
+        if mode != .bm25, let vectorList = try vectorCandidates(text: text, filters: filters, limit: poolSize) {
+            lists.append(vectorList)
+            weights.append(1)
+        }
+        let candidates = Array(Set(lists.joined()))
+        guard !candidates.isEmpty else { return [] }
+        var rows = try candidateRows(candidates)
+        if prefersRecent || filters.preferredRange != nil {
+            // Newest first (undated last); inside a preferred range first when one was asked for.
+            let byDate = candidates.sorted { a, b in
+                let left = rows[a], right = rows[b]
+                let inLeft = filters.inPreferredRange(left?.date), inRight = filters.inPreferredRange(right?.date)
+                if inLeft != inRight { return inLeft }
+                let l = left?.date ?? -.infinity, r = right?.date ?? -.infinity
+                return l != r ? l > r : a < b
+            }
+            lists.append(byDate)
+            weights.append(1)
+        }
+        let fused = RankFusion.fuse(lists, weights: weights)
+
+        var kept: [CandidateRow] = []
+        var seenHashes = Set<String>()
+        var keptComparable: [String] = []
+        for (id, score) in fused {
+            guard var row = rows[id] else { continue }
+            guard seenHashes.insert(row.textHash).inserted else { continue }
+            let comparable = TextNormalizer.comparable(row.text)
+            if comparable.count >= 40, keptComparable.contains(where: { $0.contains(comparable) }) { continue }
+            row.score = score
+            kept.append(row)
+            keptComparable.append(comparable)
+            if kept.count == limit { break }
+        }
+        rows.removeAll()
+        return try kept.map { try joinNeighbor($0) }
+    }
+
+    private func bm25Candidates(text: String, filters: SearchFilters, limit: Int) throws -> [Int64] {
+        guard let match = FullTextQuery.sanitize(text) else { return [] }
+        let (clause, arguments) = filters.sql()
+        return try read { db in
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT chunk_fts.rowid FROM chunk_fts
+                    JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.document_id
+                    WHERE chunk_fts MATCH ? \(clause)
+                    ORDER BY bm25(chunk_fts, 1.0, 2.0, 1.5), chunk_fts.rowid LIMIT ?
+                    """,
+                arguments: StatementArguments([match]) + arguments + [limit])
+        }
+    }
+
+    /// Nearest chunks by cosine, or nil when there is no embedder or no vector for its model yet.
+    private func vectorCandidates(text: String, filters: SearchFilters, limit: Int) throws -> [Int64]? {
+        guard let embedder else { return nil }
+        guard let matrix = try currentMatrix(model: embedder.modelID, dimensions: embedder.dimensions), matrix.count > 0 else {
+            return nil
+        }
+        let vectors: [[Float]]
+        do {
+            vectors = try embedder.embed([text])
+        } catch {
+            throw StoreError.embedding(detail: "\(error)")
+        }
+        guard let queryVector = vectors.first, queryVector.count == matrix.dimensions else {
+            throw StoreError.embedding(detail: "\(embedder.modelID) returned no \(matrix.dimensions)-number vector for the query")
+        }
+        return try nearestChunks(to: queryVector, in: matrix, filters: filters, limit: limit).map(\.chunkID)
+    }
+
+    /// The chunks whose stored vectors (of `model`) are closest to `vector`, best first, honouring the
+    /// query's filters. The vector search half of `search`, usable with a vector computed elsewhere.
+    public func nearestChunks(
+        to vector: [Float], model: String, query: SearchQuery = SearchQuery(text: "")
+    ) throws -> [(chunkID: Int64, score: Float)] {
+        guard let matrix = try currentMatrix(model: model, dimensions: vector.count) else { return [] }
+        return try nearestChunks(to: vector, in: matrix, filters: SearchFilters(query), limit: query.limit)
+    }
+
+    private func nearestChunks(
+        to vector: [Float], in matrix: VectorMatrix, filters: SearchFilters, limit: Int
+    ) throws -> [(chunkID: Int64, score: Float)] {
+        var allowed: [Bool]?
+        if filters.isRestrictive {
+            let (clause, arguments) = filters.sql()
+            var mask = [Bool](repeating: false, count: matrix.count)
+            try read { db in
+                let ids = try Int64.fetchCursor(
+                    db, sql: "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE 1 \(clause)", arguments: arguments)
+                while let id = try ids.next() {
+                    if let row = matrix.row(of: id) { mask[row] = true }
+                }
+            }
+            allowed = mask
+        }
+        return matrix.nearest(to: vector, limit: limit, allowed: allowed)
+    }
+
+    /// The in-memory matrix for `model`, reloaded only when the database generation moved.
+    func currentMatrix(model: String, dimensions: Int) throws -> VectorMatrix? {
+        let generation = try read { db in try IndexStore.generation(db) }
+        return try vectorCache.matrix(generation: generation, model: model) {
+            try read { db in
+                var builder = VectorMatrixBuilder(
+                    dimensions: dimensions,
+                    capacity: try Int.fetchOne(db, sql: "SELECT count(*) FROM vectors WHERE model = ?", arguments: [model]) ?? 0)
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT chunk_id, vector FROM vectors WHERE model = ? AND dims = ? ORDER BY chunk_id",
+                    arguments: [model, dimensions])
+                while let row = try rows.next() {
+                    let id: Int64 = row[0]
+                    try row.withUnsafeData(atIndex: 1) { blob in
+                        blob?.withUnsafeBytes { builder.append(chunkID: id, littleEndianBytes: $0) }
+                    }
+                }
+                return builder.build()
+            }
+        }
+    }
+
+    private struct CandidateRow {
+        var chunkID: Int64
+        var documentID: Int64
+        var ordinal: Int
+        var text: String
+        var heading: String?
+        var lineStart: Int
+        var lineEnd: Int
+        var textHash: String
+        var kind: DocumentKind
+        var path: String
+        var messageID: String?
+        var title: String
+        var from: String?
+        var date: Double?
+        var score: Double = 0
+    }
+
+    private func candidateRows(_ ids: [Int64]) throws -> [Int64: CandidateRow] {
+        try read { db in
+            var rows: [Int64: CandidateRow] = [:]
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let slice = Array(ids[start..<min(ids.count, start + 500)])
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                let fetched = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT c.id, c.document_id, c.ordinal, c.text, c.heading, c.line_start, c.line_end, c.text_hash,
+                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date
+                        FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(marks))
+                        """,
+                    arguments: StatementArguments(slice))
+                for row in fetched {
+                    let id: Int64 = row["id"]
+                    rows[id] = CandidateRow(
+                        chunkID: id, documentID: row["document_id"], ordinal: row["ordinal"], text: row["text"],
+                        heading: row["heading"], lineStart: row["line_start"], lineEnd: row["line_end"],
+                        textHash: row["text_hash"], kind: DocumentKind(rawValue: row["kind"]) ?? .note, path: row["path"],
+                        messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"])
+                }
+            }
+            return rows
+        }
+    }
+
+    /// A chunk that ends mid-sentence gets the next chunk of its document appended (minus the overlap the
+    /// chunker repeats), so the reader and the model see the thought completed.
+    private func joinNeighbor(_ row: CandidateRow) throws -> SearchHit {
+        var text = row.text
+        var lineEnd = row.lineEnd
+        if Self.endsMidThought(text),
+            let next = try read({ db in
+                try Row.fetchOne(
+                    db, sql: "SELECT text, line_end FROM chunks WHERE document_id = ? AND ordinal = ?",
+                    arguments: [row.documentID, row.ordinal + 1])
+            })
+        {
+            text = Self.joinRemovingOverlap(text, next["text"])
+            lineEnd = max(lineEnd, next["line_end"])
+        }
+        return SearchHit(
+            chunkID: row.chunkID, documentID: row.documentID, score: row.score, kind: row.kind, path: row.path,
+            lineStart: row.lineStart, lineEnd: lineEnd, messageID: row.messageID, title: row.title, from: row.from,
+            date: row.date.map { Date(timeIntervalSince1970: $0) }, heading: row.heading, text: text)
+    }
+
+    static func endsMidThought(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let last = trimmed.last else { return false }
+        if trimmed.hasSuffix("```") { return false }
+        return !".!?:;)]}\"'”’>*|".contains(last)
+    }
+
+    /// Appends `next` to `text`, dropping the longest prefix of `next` that `text` already ends with.
+    static func joinRemovingOverlap(_ text: String, _ next: String) -> String {
+        let left = Array(text)
+        let right = Array(next)
+        var overlap = min(left.count, right.count)
+        while overlap > 0 {
+            if left[(left.count - overlap)...].elementsEqual(right[..<overlap]) { break }
+            overlap -= 1
+        }
+        let rest = String(right[overlap...])
+        if overlap > 0 { return text + rest }
+        let separator = text.hasSuffix("\n") || rest.hasPrefix("\n") ? "" : "\n"
+        return text + separator + rest
+    }
+}
+
+/// The query's filters as SQL over `documents d`.
+struct SearchFilters {
+    var kind: DocumentKind?
+    var since: Date?
+    var until: Date?
+    var from: String?
+    var pathContains: String?
+    var tag: String?
+    /// A date range that ranks documents inside it first without excluding others.
+    var preferredRange: (Date?, Date?)?
+
+    init(_ query: SearchQuery) {
+        kind = query.kind
+        since = query.since
+        until = query.until
+        from = query.from.flatMap { $0.isEmpty ? nil : $0 }
+        pathContains = query.pathContains.flatMap { $0.isEmpty ? nil : $0 }
+        tag = query.tag.flatMap { $0.isEmpty ? nil : $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
+    }
+
+    var isRestrictive: Bool {
+        kind != nil || since != nil || until != nil || from != nil || pathContains != nil || tag != nil
+    }
+
+    func inPreferredRange(_ date: Double?) -> Bool {
+        guard let (low, high) = preferredRange, let date else { return false }
+        if let low, date < low.timeIntervalSince1970 { return false }
+        if let high, date > high.timeIntervalSince1970 { return false }
+        return true
+    }
+
+    /// `AND …` conditions (possibly empty) and their arguments.
+    func sql() -> (String, StatementArguments) {
+        var clause = ""
+        var arguments = StatementArguments()
+        if let kind {
+            clause += " AND d.kind = ?"
+            arguments += [kind.rawValue]
+        }
+        if let since {
+            clause += " AND d.date >= ?"
+            arguments += [since.timeIntervalSince1970]
+        }
+        if let until {
+            clause += " AND d.date <= ?"
+            arguments += [until.timeIntervalSince1970]
+        }
+        if let from {
+            clause += " AND d.from_addr LIKE ? ESCAPE '\\'"
+            arguments += ["%" + Self.escapeLike(from) + "%"]
+        }
+        if let pathContains {
+            clause += " AND d.path LIKE ? ESCAPE '\\'"
+            arguments += ["%" + Self.escapeLike(pathContains) + "%"]
+        }
+        if let tag {
+            // Tags are hierarchical in many vaults: `project` also matches `project/alpha`.
+            clause += " AND EXISTS (SELECT 1 FROM json_each(d.tags) WHERE lower(json_each.value) = lower(?) OR lower(json_each.value) LIKE lower(?) ESCAPE '\\')"
+            arguments += [tag, Self.escapeLike(tag) + "/%"]
+        }
+        return (clause, arguments)
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file found by `SourceScanner`, with what `stat` said about it.
+struct ScannedFile: Sendable, Equatable {
+    enum Kind: String, Sendable { case note, mbox }
+    var path: String
+    var kind: Kind
+    var size: Int64
+    /// Modification time in nanoseconds since 1970.
+    var mtime: Int64
+}
+
+/// Expands the paths given to `sync` into files, without opening any of them.
+///
+/// A folder yields every `*.md`/`*.markdown` below it: dot-folders (`.git`, `.obsidian`, `.trash`) are
+/// skipped, symbolic links are followed but each real folder is entered once (so link loops end), and
+/// FIFOs, sockets and devices are ignored by type before anything could block on them. A file path is a
+/// note by its extension and an mbox otherwise.
+struct SourceScanner {
+    struct Result {
+        var files: [ScannedFile] = []
+        var failed: [FailedSource] = []
+        /// Folders scanned completely: indexed files below them that were not seen have vanished.
+        var scannedFolders: [String] = []
+        /// Paths that could not be scanned but may hold indexed files (kept, not removed).
+        var unreadable: Set<String> = []
+    }
+
+    static let noteExtensions: Set<String> = ["md", "markdown"]
+
+    static func absolute(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        return URL(fileURLWithPath: expanded).standardizedFileURL.path
+    }
+
+    static func scan(_ roots: [String]) -> Result {
+        var result = Result()
+        var seen = Set<String>()
+        for root in roots.map(absolute) {
+            var info = stat()
+            guard stat(root, &info) == 0 else {
+                result.failed.append(FailedSource(path: root, error: "cannot read it: \(String(cString: strerror(errno)))"))
+                result.unreadable.insert(root)
+                continue
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                walk(root, into: &result, seen: &seen)
+                result.scannedFolders.append(root)
+            case S_IFREG:
+                guard seen.insert(root).inserted else { continue }
+                let isNote = noteExtensions.contains((root as NSString).pathExtension.lowercased())
+                result.files.append(ScannedFile(path: root, kind: isNote ? .note : .mbox, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
+            default:
+                result.failed.append(FailedSource(path: root, error: "not a regular file or folder (a pipe, socket or device); skipped"))
+            }
+        }
+        return result
+    }
+
+    private struct FolderID: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    private static func walk(_ root: String, into result: inout Result, seen: inout Set<String>) {
+        var visited = Set<FolderID>()
+        var stack = [root]
+        var rootInfo = stat()
+        if stat(root, &rootInfo) == 0 {
+            visited.insert(FolderID(device: UInt64(rootInfo.st_dev), inode: UInt64(rootInfo.st_ino)))
+        }
+        while let folder = stack.popLast() {
+            guard let directory = opendir(folder) else {
+                result.failed.append(FailedSource(path: folder, error: "cannot list the folder: \(String(cString: strerror(errno)))"))
+                result.unreadable.insert(folder)
+                continue
+            }
+            var subfolders: [String] = []
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
+                    let bytes = raw.prefix(while: { $0 != 0 })
+                    return String(validating: bytes, as: UTF8.self)
+                }
+                guard let name else {
+                    result.failed.append(FailedSource(path: folder + "/…", error: "a file name in this folder is not valid UTF-8; skipped"))
+                    continue
+                }
+                if name.hasPrefix(".") { continue }
+                let child = folder == "/" ? "/" + name : folder + "/" + name
+                var info = stat()
+                guard lstat(child, &info) == 0 else { continue }
+                if info.st_mode & S_IFMT == S_IFLNK {
+                    // Follow the link to see what it is; a dangling link is simply not a note.
+                    guard stat(child, &info) == 0 else { continue }
+                }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    let id = FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                    if visited.insert(id).inserted { subfolders.append(child) }
+                case S_IFREG:
+                    guard noteExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+                    guard seen.insert(child).inserted else { continue }
+                    result.files.append(ScannedFile(path: child, kind: .note, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
+                default:
+                    continue
+                }
+            }
+            closedir(directory)
+            // Depth-first in name order keeps runs reproducible.
+            stack.append(contentsOf: subfolders.sorted(by: >))
+        }
+    }
+
+    static func mtimeNanoseconds(_ info: stat) -> Int64 {
+        #if canImport(Darwin)
+        return Int64(info.st_mtimespec.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtimespec.tv_nsec)
+        #else
+        return Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
+        #endif
+    }
+}
+
+/// Opens a file for reading without ever blocking on a FIFO, and checks it is still a regular file.
+enum SafeFile {
+    static func openRegular(_ path: String) throws(ReadFailure) -> FileHandle {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ReadFailure(description: "cannot open it: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ReadFailure(description: "not a regular file")
+        }
+        // Regular files never block; clear O_NONBLOCK so reads behave normally.
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    /// Reads a whole (small) file, refusing anything larger than `limit` bytes.
+    static func readAll(_ path: String, limit: Int) throws -> Data {
+        let handle = try openRegular(path)
+        var data = Data()
+        while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
+            data.append(block)
+            if data.count > limit {
+                throw ReadFailure(description: "larger than \(limit >> 20) MiB; not treated as a note")
+            }
+        }
+        return data
+    }
+
+    /// Why a source file could not be read; lands in `SyncReport.failed`.
+    struct ReadFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+}

@@ -1,0 +1,120 @@
+import CKernels
+import Foundation
+
+/// A `Linear` layer with its weight matrix packed for the GEMM kernel in the chosen precision.
+struct BertLinear: Sendable {
+    let inputs: Int
+    let outputs: Int
+    let bias: [Float]
+    private let packedF32: [Float]
+    private let packedBF16: [UInt16]
+
+    /// `weight` is PyTorch's [outputs][inputs] layout.
+    init(weight: [Float], bias: [Float], outputs: Int, inputs: Int, precision: BertPrecision) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.bias = bias
+        switch precision {
+        case .float32:
+            var packed = [Float](repeating: 0, count: bert_packed_f32_count(Int32(outputs), Int32(inputs)))
+            bert_pack_f32(weight, Int32(outputs), Int32(inputs), &packed)
+            packedF32 = packed
+            packedBF16 = []
+        case .bfloat16:
+            var packed = [UInt16](repeating: 0, count: bert_packed_bf16_count(Int32(outputs), Int32(inputs)))
+            bert_pack_bf16(weight, Int32(outputs), Int32(inputs), &packed)
+            packedF32 = []
+            packedBF16 = packed
+        }
+    }
+
+    /// y[rows][outputs] = x[rows][inputs] · Wᵀ + b, with GELU when asked.
+    func apply(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, gelu: Bool, isa: Int32,
+        scratch: UnsafeMutablePointer<UInt16>?
+    ) {
+        guard rows > 0 else { return }
+        if let scratch, !packedBF16.isEmpty {
+            bert_gemm_bf16(x, Int32(rows), Int32(inputs), packedBF16, Int32(outputs), bias, y, gelu ? 1 : 0, scratch)
+        } else {
+            bert_gemm_f32(x, Int32(rows), Int32(inputs), packedF32, Int32(outputs), bias, y, gelu ? 1 : 0, isa)
+        }
+    }
+}
+
+struct BertLayerNorm: Sendable {
+    let gamma: [Float]
+    let beta: [Float]
+
+    /// x = LayerNorm(x + residual), row by row.
+    func apply(
+        _ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, cols: Int, eps: Float, isa: Int32
+    ) {
+        guard rows > 0 else { return }
+        bert_add_layernorm(x, residual, gamma, beta, Int32(rows), Int32(cols), eps, isa)
+    }
+}
+
+struct BertLayer: Sendable {
+    /// Query, key and value projections fused into one [3·hidden × hidden] matrix.
+    let qkv: BertLinear
+    let output: BertLinear
+    let attentionNorm: BertLayerNorm
+    let intermediate: BertLinear
+    let down: BertLinear
+    let outputNorm: BertLayerNorm
+}
+
+/// All weights of a BERT encoder, read from safetensors and converted once for the kernels.
+struct BertWeights: Sendable {
+    let wordEmbeddings: [Float]
+    let positionEmbeddings: [Float]
+    /// Row 0 of the token-type table: single-sentence inputs are all type 0.
+    let tokenTypeEmbeddings: [Float]
+    let embeddingNorm: BertLayerNorm
+    let layers: [BertLayer]
+
+    init(file: SafetensorsFile, configuration config: BertConfiguration, precision: BertPrecision) throws {
+        // Checkpoints exported from `BertModel` have bare names; from `BertForMaskedLM` etc. a `bert.` prefix.
+        let prefix = file.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
+        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+            try file.floats(prefix + name, expectedShape: shape)
+        }
+        /// LayerNorm parameters are `weight`/`bias`, or `gamma`/`beta` in old TensorFlow conversions.
+        func norm(_ name: String) throws -> BertLayerNorm {
+            let shape = [config.hiddenSize]
+            if file.tensors[prefix + name + ".gamma"] != nil {
+                return BertLayerNorm(gamma: try tensor(name + ".gamma", shape), beta: try tensor(name + ".beta", shape))
+            }
+            return BertLayerNorm(gamma: try tensor(name + ".weight", shape), beta: try tensor(name + ".bias", shape))
+        }
+        func linear(_ name: String, outputs: Int, inputs: Int) throws -> BertLinear {
+            BertLinear(
+                weight: try tensor(name + ".weight", [outputs, inputs]), bias: try tensor(name + ".bias", [outputs]),
+                outputs: outputs, inputs: inputs, precision: precision)
+        }
+        let hidden = config.hiddenSize
+        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [config.vocabularySize, hidden])
+        positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [config.maxPositions, hidden])
+        tokenTypeEmbeddings = Array(
+            try tensor("embeddings.token_type_embeddings.weight", [config.tokenTypeCount, hidden]).prefix(hidden))
+        embeddingNorm = try norm("embeddings.LayerNorm")
+        layers = try (0..<config.layerCount).map { index in
+            let base = "encoder.layer.\(index)."
+            let attention = base + "attention.self."
+            var qkvWeight: [Float] = []
+            var qkvBias: [Float] = []
+            for part in ["query", "key", "value"] {
+                qkvWeight += try tensor(attention + part + ".weight", [hidden, hidden])
+                qkvBias += try tensor(attention + part + ".bias", [hidden])
+            }
+            return BertLayer(
+                qkv: BertLinear(weight: qkvWeight, bias: qkvBias, outputs: 3 * hidden, inputs: hidden, precision: precision),
+                output: try linear(base + "attention.output.dense", outputs: hidden, inputs: hidden),
+                attentionNorm: try norm(base + "attention.output.LayerNorm"),
+                intermediate: try linear(base + "intermediate.dense", outputs: config.intermediateSize, inputs: hidden),
+                down: try linear(base + "output.dense", outputs: hidden, inputs: config.intermediateSize),
+                outputNorm: try norm(base + "output.LayerNorm"))
+        }
+    }
+}

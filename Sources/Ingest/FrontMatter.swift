@@ -1,0 +1,147 @@
+import Foundation
+import Yams
+
+/// The fields of a note's YAML front matter that `assist` uses.
+struct FrontMatter: Sendable, Equatable {
+    var title: String?
+    var tags: [String] = []
+    var date: Date?
+    var aliases: [String] = []
+
+    /// Largest front matter block accepted, in bytes.
+    static let maxBytes = 64 * 1024
+    /// Most YAML nodes the composed document may expand to (aliases count each time they are used).
+    static let maxExpandedNodes = 20_000
+    /// Deepest indentation (in columns) and flow-collection nesting accepted before handing text to YAML.
+    static let maxIndentColumns = 256
+    static let maxFlowDepth = 64
+
+    /// Parses front matter YAML. `firstLine` is the 1-based file line of the YAML's first line, for errors.
+    static func parse(_ yaml: String, path: String, firstLine: Int) throws(IngestError) -> FrontMatter {
+        let size = yaml.utf8.count
+        guard size <= maxBytes else { throw .frontMatterTooLarge(path: path, bytes: size, limit: maxBytes) }
+        try checkShape(yaml, path: path, firstLine: firstLine)
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw .badFrontMatter(path: path, line: line(of: error).map { $0 + firstLine - 1 },
+                                  reason: reason(of: error))
+        } catch {
+            throw .badFrontMatter(path: path, line: nil, reason: "\(error)")
+        }
+        guard let node else { return FrontMatter() }
+        try checkExpansion(node, path: path)
+        guard let mapping = node.mapping else {
+            // A scalar or list is not front matter we understand; treat as empty rather than fail the note.
+            return FrontMatter()
+        }
+        var result = FrontMatter()
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string.lowercased() else { continue }
+            switch key {
+            case "title":
+                if let s = value.scalar?.string.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty {
+                    result.title = s
+                }
+            case "tags", "tag", "keywords":
+                result.tags += stringList(value).map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
+                    .filter { !$0.isEmpty }
+            case "aliases", "alias":
+                result.aliases += stringList(value, splitOnSpaces: false)
+            case "date", "created", "created_at", "published":
+                // The first date-like key in file order wins: `date` usually precedes `created`.
+                if result.date == nil || key == "date", let s = value.scalar?.string, let d = DateParsing.parse(s) {
+                    result.date = d
+                }
+            default:
+                continue
+            }
+        }
+        return result
+    }
+
+    /// A YAML list of strings, or one string split on commas (and on spaces for tags).
+    private static func stringList(_ node: Node, splitOnSpaces: Bool = true) -> [String] {
+        if let seq = node.sequence {
+            return seq.compactMap { $0.scalar?.string.trimmingCharacters(in: .whitespacesAndNewlines) }
+                .filter { !$0.isEmpty }
+        }
+        guard let s = node.scalar?.string else { return [] }
+        return s.split(whereSeparator: { $0 == "," || (splitOnSpaces && ($0 == " " || $0 == "\t")) })
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Refuses YAML nested so deeply that the recursive composer could exhaust the stack.
+    private static func checkShape(_ yaml: String, path: String, firstLine: Int) throws(IngestError) {
+        var lineNumber = firstLine
+        var column = 0
+        var atLineStart = true
+        var flowDepth = 0
+        var quote: UInt8 = 0
+        for b in yaml.utf8 {
+            if b == 0x0A { lineNumber += 1; column = 0; atLineStart = true; continue }
+            if atLineStart {
+                // Leading spaces and block-sequence dashes all add nesting levels.
+                if b == 0x20 || b == 0x2D || b == 0x3F { column += 1 } else { atLineStart = false }
+                if column > maxIndentColumns {
+                    throw .badFrontMatter(path: path, line: lineNumber, reason: "nesting is too deep")
+                }
+            }
+            if quote != 0 { if b == quote { quote = 0 }; continue }
+            switch b {
+            case 0x22, 0x27: quote = b
+            case 0x5B, 0x7B:
+                flowDepth += 1
+                if flowDepth > maxFlowDepth {
+                    throw .badFrontMatter(path: path, line: lineNumber, reason: "nesting is too deep")
+                }
+            case 0x5D, 0x7D: flowDepth = max(0, flowDepth - 1)
+            default: break
+            }
+        }
+    }
+
+    /// Walks the composed tree with a node budget, so an alias bomb ("billion laughs") fails at once
+    /// instead of being expanded by whoever reads the values.
+    private static func checkExpansion(_ root: Node, path: String) throws(IngestError) {
+        var stack = [root]
+        var visited = 0
+        while let node = stack.popLast() {
+            visited += 1
+            if visited > maxExpandedNodes {
+                throw .badFrontMatter(path: path, line: nil,
+                                      reason: "anchors/aliases expand to more than \(maxExpandedNodes) values")
+            }
+            switch node {
+            case .mapping(let m):
+                for (k, v) in m { stack.append(k); stack.append(v) }
+            case .sequence(let s):
+                stack.append(contentsOf: s)
+            default:
+                continue
+            }
+        }
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return nil
+        }
+    }
+
+    private static func reason(of error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+             .composer(let context, let problem, _, _):
+            if let context { return "\(context.text) \(problem)" }
+            return problem
+        default:
+            return "\(error)"
+        }
+    }
+}

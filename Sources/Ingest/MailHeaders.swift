@@ -1,0 +1,325 @@
+import Foundation
+
+/// An RFC 5322 header block: unfolded fields in order, looked up case-insensitively.
+struct MailHeaders: Sendable {
+    /// Field names lowercased, values unfolded (CRLF + whitespace → the whitespace) and raw (not decoded).
+    private(set) var fields: [(name: String, value: String)] = []
+
+    /// Largest header block accepted for one message or MIME part.
+    static let maxBytes = 4 << 20
+    /// Longest single field kept (longer ones are cut; a References header of 50,000 ids still fits).
+    static let maxFieldBytes = 2 << 20
+
+    /// The first value of a field, or nil.
+    func first(_ name: String) -> String? {
+        fields.first(where: { $0.name == name })?.value
+    }
+
+    /// All values of a field, in order.
+    func all(_ name: String) -> [String] {
+        fields.filter { $0.name == name }.map(\.value)
+    }
+
+    /// Where the header block of `bytes[range]` ends: the index after the empty line, plus the index of
+    /// the empty line itself and how many lines the headers took. A block without an empty line runs to
+    /// the end.
+    static func split(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> (headerEnd: Int, bodyStart: Int, lines: Int) {
+        var i = range.lowerBound
+        var lines = 0
+        // A part that starts with an empty line has no headers.
+        while i < range.upperBound {
+            var lineEnd = i
+            while lineEnd < range.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let contentEnd = lineEnd > i && bytes[lineEnd - 1] == 0x0D ? lineEnd - 1 : lineEnd
+            if contentEnd == i {
+                return (i, min(lineEnd + 1, range.upperBound), lines)
+            }
+            lines += 1
+            i = lineEnd + 1
+        }
+        return (range.upperBound, range.upperBound, lines)
+    }
+
+    /// Parses the header lines in `bytes[range]`. Lines that are neither `Name: value` nor continuations
+    /// (garbage from broken mailers) are skipped. Raw 8-bit header bytes are read as UTF-8, or as
+    /// Windows-1252 when they are not valid UTF-8.
+    init(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        var name: [UInt8] = []
+        var value: [UInt8] = []
+        var inField = false
+        func finishField() {
+            guard inField else { return }
+            let n = String(decoding: name, as: UTF8.self).lowercased()
+            let v: String
+            if let valid = String(validating: value, as: UTF8.self) { v = valid }
+            else { v = Charset.iconvDecode(value, from: "WINDOWS-1252") ?? String(decoding: value, as: UTF8.self) }
+            fields.append((n, v.trimmingCharacters(in: .whitespaces)))
+            name.removeAll(keepingCapacity: true)
+            value.removeAll(keepingCapacity: true)
+            inField = false
+        }
+        var i = range.lowerBound
+        while i < range.upperBound {
+            var lineEnd = i
+            while lineEnd < range.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            var contentEnd = lineEnd
+            if contentEnd > i, bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+            let first = bytes[i]
+            if (first == 0x20 || first == 0x09), inField {
+                if value.count < Self.maxFieldBytes {
+                    value.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<contentEnd]))
+                }
+            } else if let colon = (i..<contentEnd).first(where: { bytes[$0] == 0x3A }),
+                      colon > i, (i..<colon).allSatisfy({ bytes[$0] > 0x20 && bytes[$0] < 0x7F }) {
+                finishField()
+                inField = true
+                name.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<colon]))
+                value.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(colon + 1)..<min(contentEnd, colon + 1 + Self.maxFieldBytes)]))
+            } else {
+                finishField()
+            }
+            i = lineEnd + 1
+        }
+        finishField()
+    }
+
+    init(fields: [(name: String, value: String)]) { self.fields = fields }
+}
+
+/// RFC 2047 encoded words (`=?charset?B|Q?text?=`) in header values.
+enum EncodedWords {
+    /// Decodes every well-formed encoded word; whitespace between two adjacent encoded words is dropped;
+    /// malformed words are left as they are. Adjacent words in one charset are decoded together so that a
+    /// multi-byte character split across words survives.
+    static func decode(_ value: String) -> String {
+        guard value.contains("=?") else { return value }
+        let u = Array(value.utf8)
+        var out = ""
+        var i = 0
+        var literalStart = 0
+        var pending: (charset: String, bytes: [UInt8])?
+        var gapStart = -1  // start of whitespace after the last decoded word
+        func flushPending() {
+            if let p = pending {
+                out += TextDecoding.decode(p.bytes, charset: p.charset)
+                pending = nil
+            }
+        }
+        while i < u.count {
+            if u[i] == 0x3D, i + 1 < u.count, u[i + 1] == 0x3F, let word = parseWord(u, at: i) {
+                // Text between words: dropped if only whitespace and a word precedes it.
+                let between = u[literalStart..<i]
+                let onlySpace = between.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+                if !(gapStart >= 0 && onlySpace) {
+                    flushPending()
+                    out += String(decoding: between, as: UTF8.self)
+                }
+                if let p = pending, p.charset.lowercased() == word.charset.lowercased() {
+                    pending = (p.charset, p.bytes + word.bytes)
+                } else {
+                    flushPending()
+                    pending = (word.charset, word.bytes)
+                }
+                i = word.end
+                literalStart = i
+                gapStart = i
+                continue
+            }
+            if gapStart >= 0, !(u[i] == 0x20 || u[i] == 0x09 || u[i] == 0x0D || u[i] == 0x0A) { gapStart = -1 }
+            i += 1
+        }
+        flushPending()
+        out += String(decoding: u[literalStart...], as: UTF8.self)
+        return out
+    }
+
+    private static func parseWord(_ u: [UInt8], at start: Int) -> (charset: String, bytes: [UInt8], end: Int)? {
+        var i = start + 2
+        let charsetStart = i
+        while i < u.count, u[i] != 0x3F, u[i] > 0x20, i - charsetStart < 64 { i += 1 }
+        guard i < u.count, u[i] == 0x3F, i > charsetStart else { return nil }
+        var charset = String(decoding: u[charsetStart..<i], as: UTF8.self)
+        if let star = charset.firstIndex(of: "*") { charset = String(charset[..<star]) }  // RFC 2231 language
+        i += 1
+        guard i + 1 < u.count, u[i + 1] == 0x3F else { return nil }
+        let encoding = u[i] | 0x20
+        guard encoding == 0x62 || encoding == 0x71 else { return nil }
+        i += 2
+        let textStart = i
+        while i + 1 < u.count, !(u[i] == 0x3F && u[i + 1] == 0x3D) {
+            if u[i] == 0x20 || u[i] == 0x09 || u[i] == 0x0A { return nil }
+            i += 1
+        }
+        guard i + 1 < u.count else { return nil }
+        let text = u[textStart..<i]
+        let bytes = encoding == 0x62 ? TransferEncoding.base64(text) : TransferEncoding.qEncoding(text)
+        return (charset, bytes, i + 2)
+    }
+}
+
+/// Helpers for the structured parts of header values.
+enum HeaderValues {
+    /// Collapses runs of whitespace (left by unfolding) into single spaces and trims.
+    static func collapseSpaces(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        var lastSpace = true
+        for ch in s {
+            if ch == " " || ch == "\t" || ch == "\r" || ch == "\n" {
+                if !lastSpace { out.append(" ") }
+                lastSpace = true
+            } else {
+                out.append(ch)
+                lastSpace = false
+            }
+        }
+        if out.hasSuffix(" ") { out.removeLast() }
+        return out
+    }
+
+    /// Splits an address list on commas that are outside quotes, angle brackets and comments.
+    static func splitAddresses(_ s: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        var inQuote = false
+        var angle = 0
+        var paren = 0
+        var escaped = false
+        for ch in s {
+            if escaped { current.append(ch); escaped = false; continue }
+            switch ch {
+            case "\\" where inQuote: escaped = true
+            case "\"": inQuote.toggle()
+            case "<" where !inQuote: angle += 1
+            case ">" where !inQuote: angle = max(0, angle - 1)
+            case "(" where !inQuote: paren += 1
+            case ")" where !inQuote: paren = max(0, paren - 1)
+            case "," where !inQuote && angle == 0 && paren == 0:
+                let t = collapseSpaces(current)
+                if !t.isEmpty { result.append(t) }
+                current = ""
+                continue
+            default: break
+            }
+            current.append(ch)
+        }
+        let t = collapseSpaces(current)
+        if !t.isEmpty { result.append(t) }
+        return result
+    }
+
+    /// Message-IDs in a header value: every `<…>` (brackets removed); without brackets, the
+    /// whitespace-separated words that contain `@`.
+    static func messageIDs(_ s: String, limit: Int = .max) -> [String] {
+        var ids: [String] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count, ids.count < limit {
+            if u[i] == 0x3C {
+                var j = i + 1
+                while j < u.count, u[j] != 0x3E, u[j] != 0x3C { j += 1 }
+                if j < u.count, u[j] == 0x3E {
+                    let id = String(decoding: u[(i + 1)..<j].filter { $0 > 0x20 }, as: UTF8.self)
+                    if !id.isEmpty { ids.append(id) }
+                    i = j + 1
+                    continue
+                }
+            }
+            i += 1
+        }
+        if ids.isEmpty {
+            for word in s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) where word.contains("@") {
+                var w = word
+                while let f = w.first, f == "<" || f == "\"" { w = w.dropFirst() }
+                while let l = w.last, l == ">" || l == "\"" || l == ";" { w = w.dropLast() }
+                if !w.isEmpty { ids.append(String(w)) }
+                if ids.count >= limit { break }
+            }
+        }
+        return ids
+    }
+
+    /// A structured MIME header (`Content-Type`, `Content-Disposition`): the lowercased value before the
+    /// first `;` and its parameters, with RFC 2231 continuations (`name*0*=`) and charsets
+    /// (`filename*=UTF-8''…`) and RFC 2047 words in quoted names (a common violation) decoded.
+    static func parameterized(_ s: String) -> (value: String, params: [String: String]) {
+        let parts = splitSemicolons(s)
+        let value = (parts.first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        var simple: [String: String] = [:]
+        var continued: [String: [(index: Int, encoded: Bool, text: String)]] = [:]
+        for part in parts.dropFirst() {
+            guard let eq = part.firstIndex(of: "=") else { continue }
+            var key = part[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            var raw = part[part.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if raw.hasPrefix("\""), raw.count >= 2 {
+                raw = String(raw.dropFirst())
+                if raw.hasSuffix("\"") { raw.removeLast() }
+                raw = raw.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+            }
+            if key.contains("*") {
+                let encoded = key.hasSuffix("*")
+                if encoded { key.removeLast() }
+                var index = 0
+                if let star = key.firstIndex(of: "*") {
+                    index = Int(key[key.index(after: star)...]) ?? 0
+                    key = String(key[..<star])
+                }
+                continued[key, default: []].append((index, encoded, raw))
+            } else if simple[key] == nil {
+                simple[key] = raw
+            }
+        }
+        for (key, pieces) in continued {
+            let sorted = pieces.sorted { $0.index < $1.index }
+            var charset: String?
+            var bytes: [UInt8] = []
+            for (n, piece) in sorted.enumerated() {
+                var text = Substring(piece.text)
+                if piece.encoded, n == 0 {
+                    // charset'language'percent-encoded
+                    let fields = text.split(separator: "'", maxSplits: 2, omittingEmptySubsequences: false)
+                    if fields.count == 3 {
+                        charset = String(fields[0])
+                        text = fields[2]
+                    }
+                }
+                bytes += piece.encoded ? percentDecode(text) : Array(text.utf8)
+            }
+            simple[key] = TextDecoding.decode(bytes, charset: charset)
+        }
+        for (k, v) in simple where v.contains("=?") { simple[k] = EncodedWords.decode(v) }
+        return (value, simple)
+    }
+
+    private static func splitSemicolons(_ s: String) -> [Substring] {
+        var parts: [Substring] = []
+        var start = s.startIndex
+        var inQuote = false
+        var i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if c == "\"" { inQuote.toggle() }
+            else if c == "\\", inQuote, s.index(after: i) < s.endIndex { i = s.index(after: i) }
+            else if c == ";", !inQuote { parts.append(s[start..<i]); start = s.index(after: i) }
+            i = s.index(after: i)
+        }
+        parts.append(s[start...])
+        return parts
+    }
+
+    private static func percentDecode(_ s: Substring) -> [UInt8] {
+        let u = Array(s.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x25, i + 2 < u.count, let h = TransferEncoding.hexValue(u[i + 1]), let l = TransferEncoding.hexValue(u[i + 2]) {
+                out.append(h << 4 | l)
+                i += 3
+            } else {
+                out.append(u[i])
+                i += 1
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+
+/// Parses one mbox message into a `Document`: headers (RFC 5322, RFC 2047), the MIME tree, charsets,
+/// attachments and threading ids.
+///
+/// The MIME tree is walked with an explicit work stack, never by recursion, and refused beyond
+/// `maxNestingDepth` levels, so a hostile message cannot exhaust the stack.
+///
+/// `bodyLineOffset` is the mbox line where the first text part's content starts. For 7bit/8bit bodies
+/// body lines map one to one onto mbox lines from there; for quoted-printable and base64 bodies, and for
+/// text after the first part, the mapping is approximate (the encoded lines differ from decoded ones).
+public enum MailParser {
+    /// Deepest MIME nesting (multiparts and attached messages) accepted.
+    public static let maxNestingDepth = 64
+    /// Most ids kept in `references`: the first (the thread's root) and the last ones (the nearest).
+    public static let maxReferences = 1000
+
+    public static func parse(_ raw: RawMessage, mboxPath: String) throws(IngestError) -> Document {
+        guard !raw.fromLine.isEmpty else { throw .notMbox(path: mboxPath) }
+        let buffer = [UInt8](raw.bytes)
+        guard buffer.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else {
+            throw .truncatedMessage(path: mboxPath, offset: raw.offset, reason: "the message after the From line is empty")
+        }
+        let (headerEnd, bodyStart, _) = buffer.withUnsafeBytes { MailHeaders.split($0, 0..<buffer.count) }
+        guard headerEnd <= MailHeaders.maxBytes else {
+            throw .headerTooLarge(path: mboxPath, offset: raw.offset, bytes: headerEnd, limit: MailHeaders.maxBytes)
+        }
+        let headers = buffer.withUnsafeBytes { MailHeaders($0, 0..<headerEnd) }
+        guard !headers.fields.isEmpty else {
+            throw .truncatedMessage(path: mboxPath, offset: raw.offset, reason: "no header fields before the body")
+        }
+
+        var walker = MIMEWalker(path: mboxPath, offset: raw.offset)
+        try walker.walk(buffer: buffer, headers: headers, body: bodyStart..<buffer.count)
+
+        let subject = HeaderValues.collapseSpaces(EncodedWords.decode(headers.first("subject") ?? ""))
+        let from = headers.first("from").map { HeaderValues.collapseSpaces(EncodedWords.decode($0)) }
+            ?? fromLineAddress(raw.fromLine)
+        var recipients: [String] = []
+        for field in headers.all("to") + headers.all("cc") {
+            for address in HeaderValues.splitAddresses(field) {
+                recipients.append(HeaderValues.collapseSpaces(EncodedWords.decode(address)))
+            }
+        }
+        let dateHeader = headers.first("date")
+        let date = dateHeader.flatMap(DateParsing.parse) ?? fromLineDate(raw.fromLine)
+
+        let body = walker.bodyText()
+        let messageID = headers.first("message-id").flatMap { HeaderValues.messageIDs($0, limit: 1).first }
+            ?? synthesizedID(from: from ?? "", date: dateHeader ?? raw.fromLine, subject: subject, body: body)
+
+        var references: [String] = []
+        var seen: Set<String> = [messageID]
+        let referenceIDs = headers.first("references").map { HeaderValues.messageIDs($0) } ?? []
+        let replyTo = headers.first("in-reply-to").flatMap { HeaderValues.messageIDs($0, limit: 1).first }
+        for id in referenceIDs + (replyTo.map { [$0] } ?? []) where seen.insert(id).inserted {
+            references.append(id)
+        }
+        if references.count > maxReferences {
+            references = [references[0]] + references.suffix(maxReferences - 1)
+        }
+
+        // The first text part's line inside the message, plus the From line, gives its mbox line.
+        let bodyLine = raw.lineNumber + 1 + (walker.firstTextByteOffset.map { countNewlines(buffer, upTo: $0) }
+            ?? countNewlines(buffer, upTo: bodyStart))
+
+        return Document(
+            kind: .mail, path: mboxPath, mboxOffset: raw.offset, mboxLength: raw.length, messageID: messageID,
+            references: references, title: subject.isEmpty ? "(no subject)" : subject, from: from,
+            to: recipients, date: date, attachments: walker.attachments, body: body, bodyLineOffset: bodyLine)
+    }
+
+    private static func countNewlines(_ buffer: [UInt8], upTo end: Int) -> Int {
+        var n = 0
+        for i in 0..<min(end, buffer.count) where buffer[i] == 0x0A { n += 1 }
+        return n
+    }
+
+    /// The address in `From addr date`, or nil.
+    static func fromLineAddress(_ line: String) -> String? {
+        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+        guard parts.count >= 2 else { return nil }
+        return String(parts[1])
+    }
+
+    /// The asctime date after the address in a `From ` line.
+    static func fromLineDate(_ line: String) -> Date? {
+        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+        guard parts.count == 3 else { return nil }
+        return DateParsing.parse(String(parts[2]))
+    }
+
+    /// A stable Message-ID for a message without one: `synth-<128-bit hash>@assist.local`.
+    static func synthesizedID(from: String, date: String, subject: String, body: String) -> String {
+        var input = Array(from.utf8) + [0] + Array(date.utf8) + [0] + Array(subject.utf8) + [0]
+        input += Array(body.utf8.prefix(4096))
+        var h1: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h2: UInt64 = 0x8422_2325_cbf2_9ce4
+        for b in input {
+            h1 = (h1 ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+            h2 = (h2 ^ UInt64(b ^ 0x5A)) &* 0x0000_0100_0000_01B3
+        }
+        func hex(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return "synth-\(hex(h1))\(hex(h2))@assist.local"
+    }
+}
+
+/// Walks a message's MIME tree depth-first with an explicit stack, collecting text and attachment names.
+struct MIMEWalker {
+    let path: String
+    let offset: Int64
+    private(set) var texts: [String] = []
+    private(set) var attachments: [String] = []
+    /// Byte offset in the top-level buffer where the first text part's content starts.
+    private(set) var firstTextByteOffset: Int?
+
+    init(path: String, offset: Int64) {
+        self.path = path
+        self.offset = offset
+    }
+
+    private struct Part {
+        var buffer: Int  // index into buffers
+        var headers: MailHeaders
+        var body: Range<Int>
+        var depth: Int
+        var defaultType: String
+    }
+
+    private enum Work {
+        case part(Part)
+        case text(String)
+    }
+
+    /// Body types read as the message's words; other text/* subtypes that are data (calendar, vcard)
+    /// are treated like attachments.
+    private static let dataTextTypes: Set<String> = ["text/calendar", "text/x-vcard", "text/vcard", "text/directory", "text/csv"]
+
+    mutating func walk(buffer: [UInt8], headers: MailHeaders, body: Range<Int>) throws(IngestError) {
+        var buffers: [[UInt8]] = [buffer]
+        var stack: [Work] = [.part(Part(buffer: 0, headers: headers, body: body, depth: 0, defaultType: "text/plain"))]
+        while let work = stack.popLast() {
+            let part: Part
+            switch work {
+            case .text(let s): texts.append(s); continue
+            case .part(let p): part = p
+            }
+            if part.depth > MailParser.maxNestingDepth {
+                throw .nestingTooDeep(path: path, offset: offset, limit: MailParser.maxNestingDepth)
+            }
+            let contentType = HeaderValues.parameterized(part.headers.first("content-type") ?? part.defaultType)
+            var type = contentType.value
+            if !type.contains("/") { type = part.defaultType }
+            let disposition = HeaderValues.parameterized(part.headers.first("content-disposition") ?? "")
+            let fileName = (disposition.params["filename"] ?? contentType.params["name"])
+                .map { HeaderValues.collapseSpaces($0) }.flatMap { $0.isEmpty ? nil : $0 }
+            let encoding = (part.headers.first("content-transfer-encoding") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+
+            if type.hasPrefix("multipart/") {
+                guard let boundary = contentType.params["boundary"], !boundary.isEmpty else {
+                    // A multipart without a boundary cannot be split; read it as plain text.
+                    try appendText(part, type: "text/plain", charset: contentType.params["charset"],
+                                   encoding: encoding, buffers: buffers)
+                    continue
+                }
+                let childDefault = type == "multipart/digest" ? "message/rfc822" : "text/plain"
+                let children: [Part] = buffers[part.buffer].withUnsafeBytes { raw in
+                    Self.splitMultipart(raw, part.body, boundary: boundary).map { range in
+                        let (headerEnd, bodyStart, _) = MailHeaders.split(raw, range)
+                        let headers = MailHeaders(raw, range.lowerBound..<min(headerEnd, range.lowerBound + MailHeaders.maxBytes))
+                        return Part(buffer: part.buffer, headers: headers, body: bodyStart..<range.upperBound,
+                                    depth: part.depth + 1, defaultType: childDefault)
+                    }
+                }
+                if children.isEmpty {
+                    // No boundary line matched: better some text than none.
+                    try appendText(part, type: "text/plain", charset: contentType.params["charset"],
+                                   encoding: encoding, buffers: buffers)
+                } else if type == "multipart/alternative" {
+                    if let chosen = Self.chooseAlternative(children) { stack.append(.part(chosen)) }
+                } else {
+                    for child in children.reversed() { stack.append(.part(child)) }
+                }
+                continue
+            }
+
+            if type == "message/rfc822" || type == "message/global" {
+                var bytes = Array(buffers[part.buffer][part.body])
+                if encoding == "base64" { bytes = TransferEncoding.base64(bytes) }
+                else if encoding == "quoted-printable" { bytes = TransferEncoding.quotedPrintable(bytes) }
+                buffers.append(bytes)
+                let index = buffers.count - 1
+                let (headerEnd, bodyStart, _) = bytes.withUnsafeBytes { MailHeaders.split($0, 0..<bytes.count) }
+                let nested = bytes.withUnsafeBytes { MailHeaders($0, 0..<min(headerEnd, MailHeaders.maxBytes)) }
+                stack.append(.part(Part(buffer: index, headers: nested, body: bodyStart..<bytes.count,
+                                        depth: part.depth + 1, defaultType: "text/plain")))
+                stack.append(.text(Self.summary(of: nested)))
+                continue
+            }
+
+            let isAttachment = disposition.value == "attachment"
+                || !type.hasPrefix("text/") || Self.dataTextTypes.contains(type)
+                || (fileName != nil && part.depth > 0)
+            if isAttachment {
+                if let fileName { attachments.append(fileName) }
+                else if disposition.value == "attachment" { attachments.append("attachment.\(type.split(separator: "/").last ?? "bin")") }
+                continue
+            }
+            try appendText(part, type: type, charset: contentType.params["charset"], encoding: encoding, buffers: buffers)
+        }
+    }
+
+    private mutating func appendText(_ part: Part, type: String, charset: String?, encoding: String,
+                                     buffers: [[UInt8]]) throws(IngestError) {
+        let slice = buffers[part.buffer][part.body]
+        let decoded: [UInt8]
+        switch encoding {
+        case "base64": decoded = TransferEncoding.base64(slice)
+        case "quoted-printable": decoded = TransferEncoding.quotedPrintable(Array(slice))
+        default: decoded = Array(slice)
+        }
+        var text = TextDecoding.decode(decoded, charset: charset)
+        text = Self.normalizeNewlines(text)
+        if type == "text/html" || type == "text/enriched" { text = HTMLText.text(fromHTML: text) }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return }
+        if firstTextByteOffset == nil, part.buffer == 0 { firstTextByteOffset = part.body.lowerBound }
+        // Keep leading indentation of the first line (code, quotes); drop only surrounding blank lines.
+        texts.append(Self.trimBlankLines(text))
+    }
+
+    /// The decoded text parts, separated by blank lines.
+    func bodyText() -> String { texts.joined(separator: "\n\n") }
+
+    private static func normalizeNewlines(_ s: String) -> String {
+        guard s.contains("\r") else { return s }
+        return s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+    }
+
+    private static func trimBlankLines(_ s: String) -> String {
+        var lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+        while let first = lines.first, first.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeFirst() }
+        while let last = lines.last, last.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
+        return lines.map { line in
+            var l = line
+            while let c = l.last, c == " " || c == "\t" { l = l.dropLast() }
+            return String(l)
+        }.joined(separator: "\n")
+    }
+
+    /// Prefers text/plain; else the last (richest) HTML or multipart alternative; else the first part.
+    private static func chooseAlternative(_ children: [Part]) -> Part? {
+        func type(_ p: Part) -> String {
+            HeaderValues.parameterized(p.headers.first("content-type") ?? p.defaultType).value
+        }
+        if let plain = children.first(where: { type($0) == "text/plain" && !$0.body.isEmpty }) { return plain }
+        if let rich = children.last(where: { type($0) == "text/html" || type($0).hasPrefix("multipart/") }) {
+            return rich
+        }
+        return children.first
+    }
+
+    /// A forwarded message's headers as a short block of text before its body.
+    private static func summary(of headers: MailHeaders) -> String {
+        var lines: [String] = []
+        for name in ["from", "to", "date", "subject"] {
+            if let v = headers.first(name) {
+                let label = name.prefix(1).uppercased() + name.dropFirst()
+                lines.append("\(label): \(HeaderValues.collapseSpaces(EncodedWords.decode(v)))")
+            }
+        }
+        return lines.isEmpty ? "(attached message)" : lines.joined(separator: "\n")
+    }
+
+    /// The byte ranges of the parts of a multipart body: between `--boundary` lines, up to `--boundary--`
+    /// (or the end when the closing line is missing). The line break before a boundary line belongs to
+    /// the boundary, not to the part.
+    static func splitMultipart(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, boundary: String) -> [Range<Int>] {
+        let delimiter = Array(("--" + boundary).utf8)
+        var parts: [Range<Int>] = []
+        var partStart: Int?
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            var lineEnd = i
+            if let base = raw.baseAddress, let nl = memchr(base + i, 0x0A, end - i) {
+                lineEnd = base.distance(to: UnsafeRawPointer(nl))
+            } else {
+                lineEnd = end
+            }
+            if lineEnd - i >= delimiter.count, raw[i] == 0x2D, raw[i + 1] == 0x2D,
+               UnsafeRawBufferPointer(rebasing: raw[i..<(i + delimiter.count)]).elementsEqual(delimiter) {
+                var k = i + delimiter.count
+                var closing = false
+                if k + 1 < lineEnd, raw[k] == 0x2D, raw[k + 1] == 0x2D {
+                    closing = true
+                    k += 2
+                }
+                var rest = k
+                while rest < lineEnd, raw[rest] == 0x20 || raw[rest] == 0x09 || raw[rest] == 0x0D { rest += 1 }
+                if rest == lineEnd {
+                    if let start = partStart {
+                        // Drop the line break that precedes the delimiter line.
+                        var partEnd = i
+                        if partEnd > start, raw[partEnd - 1] == 0x0A { partEnd -= 1 }
+                        if partEnd > start, raw[partEnd - 1] == 0x0D { partEnd -= 1 }
+                        parts.append(start..<max(start, partEnd))
+                    }
+                    if closing { return parts }
+                    partStart = min(lineEnd + 1, end)
+                }
+            }
+            i = lineEnd + 1
+        }
+        if let start = partStart, start < end { parts.append(start..<end) }
+        return parts
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Testing
+@testable import Index
+import Ingest
+
+@Suite struct FullTextQueryTests {
+    @Test func hostileSyntaxBecomesQuotedTerms() {
+        #expect(FullTextQuery.sanitize(#"what's "NEAR(" the C++ AND-gate*?"#) == #""c" OR "gate""#)
+        #expect(FullTextQuery.sanitize("kiln AND glaze OR NOT title:secret^2") == #""kiln" OR "glaze" OR "title" OR "secret" OR "2""#)
+        #expect(FullTextQuery.sanitize(#"""""#) == nil)
+        #expect(FullTextQuery.sanitize("*") == nil)
+        #expect(FullTextQuery.sanitize("who is it") == #""who" OR "is" OR "it""#)
+        #expect(FullTextQuery.sanitize("Café Zürich") == #""café" OR "zürich""#)
+    }
+
+    @Test func searchNeverFailsOnUserSyntax() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("notes/c.md", note(title: "Gates", body: "The AND gate and the NEAR field sensor."))
+        _ = try store.sync([scratch.path("notes")])
+        for text in [#"""#, "AND", "OR OR", "*", "NEAR(", "NEAR(a b", "title:", "^gate", "(((", "a\"b", "-", "gate*", "🙂"] {
+            _ = try store.search(SearchQuery(text: text))
+        }
+        #expect(try store.search(SearchQuery(text: "NEAR( gate*")).first?.title == "Gates")
+    }
+}
+
+@Suite struct TemporalIntentTests {
+    // Wednesday 2026-06-17 12:00 UTC
+    let now = Date(timeIntervalSince1970: 1_781_697_600)
+
+    func day(_ text: String) -> Date {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.date(from: text)!
+    }
+
+    @Test func recencyWords() {
+        for question in ["What is the latest plan?", "current router", "the most recent budget", "newest version"] {
+            let intent = TemporalIntent.parse(question, now: now)
+            #expect(intent.prefersRecent, "\(question)")
+            #expect(!intent.hasRange)
+        }
+        #expect(TemporalIntent.parse("What is the latest plan?", now: now).remainder == "What is the plan?")
+        #expect(!TemporalIntent.parse("What did Ana say about the kiln?", now: now).prefersRecent)
+    }
+
+    @Test func ranges() {
+        let yesterday = TemporalIntent.parse("what happened yesterday", now: now)
+        #expect(yesterday.since == day("2026-06-16"))
+        #expect(yesterday.until! < day("2026-06-17"))
+        #expect(yesterday.remainder == "what happened")
+
+        let lastWeek = TemporalIntent.parse("mail from Bo last week", now: now)
+        #expect(lastWeek.since == day("2026-06-10"))
+        #expect(lastWeek.until == now)
+        #expect(lastWeek.remainder == "mail from Bo")
+
+        let lastMonth = TemporalIntent.parse("decisions last month", now: now)
+        #expect(lastMonth.since == day("2026-05-17"))
+
+        let march = TemporalIntent.parse("what did we decide in March?", now: now)
+        #expect(march.since == day("2026-03-01"))
+        #expect(march.until! < day("2026-04-01") && march.until! > day("2026-03-31"))
+        #expect(march.remainder == "what did we decide")
+
+        let september = TemporalIntent.parse("the offsite in September", now: now)
+        #expect(september.since == day("2025-09-01"), "a month after now means last year's")
+
+        let june2026 = TemporalIntent.parse("trips in June 2026", now: now)
+        #expect(june2026.since == day("2026-06-01"))
+        #expect(june2026.until! > day("2026-06-30"))
+
+        let sinceMay = TemporalIntent.parse("changes since May", now: now)
+        #expect(sinceMay.since == day("2026-05-01"))
+        #expect(sinceMay.until == nil)
+
+        let beforeApril = TemporalIntent.parse("notes before April", now: now)
+        #expect(beforeApril.until! < day("2026-04-01"))
+        #expect(beforeApril.since == nil)
+
+        let year = TemporalIntent.parse("taxes in 2025", now: now)
+        #expect(year.since == day("2025-01-01"))
+
+        let iso = TemporalIntent.parse("meeting on 2026-03-14", now: now)
+        #expect(iso.since == day("2026-03-14"))
+
+        #expect(!TemporalIntent.parse("you may go in peace", now: now).hasRange)
+    }
+}
+
+@Suite struct FusionTests {
+    @Test func reciprocalRankFusionRewardsAgreement() {
+        let fused = RankFusion.fuse([[1, 2, 3], [3, 2, 4]])
+        // 3: 1/63 + 1/61 edges out 2: 1/62 + 1/62; both beat items found by one list only.
+        #expect(fused.map(\.id) == [3, 2, 1, 4])
+        #expect(abs(fused[0].score - (1 / 63.0 + 1 / 61.0)) < 1e-12)
+        #expect(abs(fused[2].score - 1 / 61.0) < 1e-12)
+    }
+
+    @Test func tiesBreakBySmallerID() {
+        #expect(RankFusion.fuse([[7, 5], [5, 7]]).map(\.id) == [5, 7])
+        #expect(RankFusion.fuse([[9], [4]]).map(\.id) == [4, 9])
+    }
+}
+
+@Suite struct StoreSearchTests {
+    func populated() throws -> (Scratch, IndexStore) {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("notes/work/kiln.md", note(title: "Kiln plan", tags: ["pottery", "project/studio"], date: "2026-03-02", body: "We will buy the electric kiln in spring."))
+        try scratch.write("notes/home/kiln-old.md", note(title: "Old kiln", tags: ["archive"], date: "2025-01-10", body: "The old gas kiln was sold."))
+        try scratch.write("notes/work/kiln-new.md", note(title: "Kiln update", tags: ["pottery"], date: "2026-06-01", body: "Decision changed: we lease a kiln instead of buying."))
+        let mbox = mboxMessage(id: "k1@example.org", from: "Bo Chen <bo@example.org>", subject: "Kiln delivery", date: "Mon, 08 Jun 2026 09:00:00 +0000", body: "The kiln arrives on Friday.")
+            + mboxMessage(id: "k2@example.org", subject: "Kiln invoice", date: "Tue, 10 Mar 2026 09:00:00 +0000", body: "Invoice for the kiln deposit attached.")
+        try scratch.write("mail/inbox.mbox", mbox)
+        let report = try store.sync([scratch.path("notes"), scratch.path("mail/inbox.mbox")])
+        #expect(report.failed.isEmpty)
+        return (scratch, store)
+    }
+
+    @Test func filters() throws {
+        let (scratch, store) = try populated()
+        #expect(try store.search(SearchQuery(text: "kiln")).count == 5)
+        #expect(try store.search(SearchQuery(text: "kiln", kind: .mail)).allSatisfy { $0.kind == .mail })
+        #expect(try store.search(SearchQuery(text: "kiln", kind: .note)).count == 3)
+        let formatter = ISO8601DateFormatter()
+        let since = formatter.date(from: "2026-05-01T00:00:00Z")!
+        #expect(Set(try store.search(SearchQuery(text: "kiln", since: since)).map(\.title)) == ["Kiln update", "Kiln delivery"])
+        let until = formatter.date(from: "2025-12-31T00:00:00Z")!
+        #expect(try store.search(SearchQuery(text: "kiln", until: until)).map(\.title) == ["Old kiln"])
+        #expect(try store.search(SearchQuery(text: "kiln", from: "bo@example")).map(\.messageID) == ["k1@example.org"])
+        #expect(try store.search(SearchQuery(text: "kiln", pathContains: "/home/")).map(\.title) == ["Old kiln"])
+        #expect(Set(try store.search(SearchQuery(text: "kiln", tag: "pottery")).map(\.title)) == ["Kiln plan", "Kiln update"])
+        #expect(try store.search(SearchQuery(text: "kiln", tag: "project")).map(\.title) == ["Kiln plan"])
+        #expect(try store.search(SearchQuery(text: "kiln", pathContains: "100%_")).isEmpty)
+        _ = scratch
+    }
+
+    @Test func temporalWordsFilterAndBoost() throws {
+        let (_, store) = try populated()
+        let now = ISO8601DateFormatter().date(from: "2026-06-12T12:00:00Z")!
+        let lastWeek = try store.search(SearchQuery(text: "kiln last week"), mode: .hybrid, now: now)
+        #expect(lastWeek.map(\.title) == ["Kiln delivery"])
+        let latest = try store.search(SearchQuery(text: "latest kiln decision"), mode: .hybrid, now: now)
+        #expect(latest.first?.title == "Kiln update")
+        // Nothing in the range: the range becomes a preference, not an empty answer.
+        let empty = try store.search(SearchQuery(text: "kiln in 2019"), mode: .hybrid, now: now)
+        #expect(!empty.isEmpty)
+    }
+
+    @Test func hitsCarryCitations() throws {
+        let (scratch, store) = try populated()
+        let hit = try #require(try store.search(SearchQuery(text: "lease")).first)
+        #expect(hit.path == scratch.path("notes/work/kiln-new.md"))
+        #expect(hit.kind == .note)
+        #expect(hit.lineStart >= 1 && hit.lineEnd >= hit.lineStart)
+        #expect(hit.date != nil)
+        #expect(hit.text.contains("lease"))
+        let mail = try #require(try store.search(SearchQuery(text: "Friday arrives", kind: .mail)).first)
+        #expect(mail.messageID == "k1@example.org")
+        #expect(mail.from?.contains("bo@example.org") == true)
+        #expect(mail.path == scratch.path("mail/inbox.mbox"))
+        let doc = try #require(try store.document(id: mail.documentID))
+        let chunks = try store.chunks(documentID: doc.id)
+        #expect(chunks.contains { $0.id == mail.chunkID })
+    }
+
+    @Test func neighbourChunksCompleteACutThought() throws {
+        #expect(IndexStore.endsMidThought("and then we decided to"))
+        #expect(!IndexStore.endsMidThought("We decided."))
+        #expect(IndexStore.joinRemovingOverlap("we decided to buy the", "to buy the kiln.") == "we decided to buy the kiln.")
+        #expect(IndexStore.joinRemovingOverlap("first part", "second part.") == "first part\nsecond part.")
+    }
+
+    @Test func searchesDuringASyncSeeConsistentData() async throws {
+        let (scratch, store) = try populated()
+        for index in 0..<300 {
+            try scratch.write("more/n\(index).md", note(title: "Extra \(index)", body: "Extra note \(index) mentions the kiln schedule."))
+        }
+        let writer = Task.detached { try store.sync([scratch.path("more")]) }
+        var observed = 0
+        for _ in 0..<50 {
+            let hits = try store.search(SearchQuery(text: "kiln", limit: 400))
+            #expect(hits.count >= 5)
+            observed = max(observed, hits.count)
+        }
+        let report = try await writer.value
+        #expect(report.added == 300)
+        #expect(try store.status().notes == 303)
+        _ = observed
+    }
+
+    @Test func secondSyncFailsFastWhileOneHoldsTheLock() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        do {
+            let held = try SyncLock(databasePath: store.path)
+            do {
+                _ = try store.sync([scratch.root.path])
+                Issue.record("sync ran while the lock was held")
+            } catch let error as StoreError {
+                #expect(error == .indexBusy(path: store.path, pid: getpid()))
+                #expect(error.description.contains("pid \(getpid())"))
+            }
+            withExtendedLifetime(held) {}
+        }
+        // Released with its owner: the next sync runs.
+        _ = try store.sync([scratch.root.path])
+    }
+}

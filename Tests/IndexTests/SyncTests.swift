@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+@testable import Index
+import Ingest
+
+@Suite struct NoteSyncTests {
+    @Test func addEditDeleteRename() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("notes/garden.md", note(title: "Garden", body: "Plant the tomatoes in May near the fence."))
+        try scratch.write("notes/sub/router.md", note(title: "Router", body: "The router is an RT-AX86U in the hallway."))
+        try scratch.write("notes/.obsidian/cache.md", "# hidden\nshould never be indexed")
+        try scratch.write("notes/readme.txt", "not a note")
+        let notes = scratch.path("notes")
+
+        let first = try store.sync([notes])
+        #expect(first.added == 2)
+        #expect(first.failed.isEmpty)
+        #expect(first.chunks >= 2)
+        #expect(try store.status().notes == 2)
+        #expect(try store.search(SearchQuery(text: "hidden")).isEmpty)
+
+        try scratch.write("notes/garden.md", note(title: "Garden", body: "Plant the peppers in June near the shed."))
+        try scratch.touch("notes/garden.md", seconds: 1_800_000_000)
+        let second = try store.sync([notes])
+        #expect(second.updated == 1)
+        #expect(second.unchanged == 1)
+        #expect(try store.search(SearchQuery(text: "tomatoes")).isEmpty)
+        #expect(try store.search(SearchQuery(text: "peppers")).first?.title == "Garden")
+
+        try FileManager.default.moveItem(atPath: scratch.path("notes/sub/router.md"), toPath: scratch.path("notes/network.md"))
+        let third = try store.sync([notes])
+        #expect(third.added == 1)
+        #expect(third.removed == 1)
+        let hit = try #require(try store.search(SearchQuery(text: "RT-AX86U")).first)
+        #expect(hit.path == scratch.path("notes/network.md"))
+        #expect(try store.document(path: scratch.path("notes/sub/router.md")) == nil)
+
+        try FileManager.default.removeItem(atPath: scratch.path("notes/garden.md"))
+        let fourth = try store.sync([notes])
+        #expect(fourth.removed == 1)
+        #expect(try store.status().notes == 1)
+        #expect(try store.count("SELECT count(*) FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)") == 0)
+        #expect(try store.integrityCheck().isEmpty)
+    }
+
+    @Test func unchangedRerunReadsNothing() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        for index in 0..<20 {
+            try scratch.write("notes/n\(index).md", note(title: "Note \(index)", body: "Body of note number \(index)."))
+        }
+        _ = try store.sync([scratch.path("notes")])
+        let again = try store.sync([scratch.path("notes")])
+        #expect(again.unchanged == 20)
+        #expect(again.added + again.updated + again.removed == 0)
+        #expect(again.bytesParsed == 0)
+
+        // Same bytes, new mtime: read and hashed once, recorded, then skipped again.
+        try scratch.touch("notes/n3.md", seconds: 1_700_000_000)
+        let touched = try store.sync([scratch.path("notes")])
+        #expect(touched.unchanged == 20)
+        #expect(touched.bytesParsed > 0)
+        #expect(try store.sync([scratch.path("notes")]).bytesParsed == 0)
+    }
+
+    @Test func removalIsScopedToTheRootsOfThisRun() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("a/one.md", note(title: "One", body: "alpha"))
+        try scratch.write("b/two.md", note(title: "Two", body: "beta"))
+        _ = try store.sync([scratch.path("a"), scratch.path("b")])
+        let onlyA = try store.sync([scratch.path("a")])
+        #expect(onlyA.removed == 0)
+        #expect(try store.status().notes == 2)
+        // A root that vanished entirely (unmounted drive?) is a failure, not a reason to delete.
+        try FileManager.default.removeItem(atPath: scratch.path("b"))
+        let missing = try store.sync([scratch.path("b")])
+        #expect(missing.failed.count == 1)
+        #expect(try store.status().notes == 2)
+    }
+
+    @Test func badFilesFailWhileGoodOnesIndex() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("notes/good.md", note(title: "Good", body: "A perfectly fine note."))
+        try scratch.write("notes/bad.md", "---\ntitle: [unclosed\n---\nbody")
+        try scratch.write("mail/notmbox.txt", "Hello, this is just text.\nNo mbox here.\n")
+        mkfifo(scratch.path("notes/pipe.md"), 0o600)
+        mkfifo(scratch.path("pipe.mbox"), 0o600)
+        try FileManager.default.createSymbolicLink(atPath: scratch.path("notes/loop"), withDestinationPath: scratch.path("notes"))
+        let report = try store.sync([
+            scratch.path("notes"), scratch.path("mail/notmbox.txt"), scratch.path("pipe.mbox"), scratch.path("nowhere.mbox"),
+        ])
+        #expect(try store.document(path: scratch.path("notes/good.md"))?.document.title == "Good")
+        let failed = Dictionary(report.failed.map { ($0.path, $0.error) }, uniquingKeysWith: { a, _ in a })
+        #expect(failed[scratch.path("mail/notmbox.txt")]?.contains("From ") == true)
+        #expect(failed[scratch.path("pipe.mbox")]?.contains("not a regular file") == true)
+        #expect(failed[scratch.path("nowhere.mbox")] != nil)
+        #expect(failed[scratch.path("notes/pipe.md")] == nil, "FIFOs inside folders are skipped silently")
+        // The symlink loop is entered at most once: good.md is indexed exactly once.
+        #expect(try store.count("SELECT count(*) FROM documents WHERE title = 'Good'") == 1)
+        let encoded = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        for key in ["added", "updated", "removed", "unchanged", "failed", "chunks", "seconds"] {
+            #expect(encoded.contains("\"\(key)\""))
+        }
+    }
+}
+
+@Suite struct MailSyncTests {
+    func threeMessages() -> String {
+        mboxMessage(id: "m1@example.org", subject: "Budget for Q3", body: "The budget for the kiln is 4000 euros.")
+            + mboxMessage(
+                id: "m2@example.org", from: "Bo Chen <bo@example.org>", subject: "Re: Budget for Q3",
+                date: "Wed, 04 Mar 2026 09:00:00 +0000", inReplyTo: "m1@example.org",
+                body: "Agreed, but the glaze order comes first.")
+            + mboxMessage(id: "m3@example.org", subject: "Parking", date: "Thu, 05 Mar 2026 09:00:00 +0000", body: "Parking spot 17 is ours from April.")
+    }
+
+    @Test func appendOnlyGrowthParsesOnlyTheNewBytes() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        let mbox = try scratch.write("inbox.mbox", threeMessages())
+        let first = try store.sync([mbox])
+        #expect(first.added == 3)
+        #expect(first.failed.isEmpty)
+        let firstThread = try #require(try store.document(messageID: "m1@example.org")?.threadID)
+        #expect(try store.document(messageID: "m2@example.org")?.threadID == firstThread)
+        #expect(try store.mailDocuments(threadID: firstThread).count == 2)
+
+        let addition = mboxMessage(
+            id: "m4@example.org", subject: "Re: Parking", date: "Fri, 06 Mar 2026 09:00:00 +0000", inReplyTo: "m3@example.org",
+            body: "Then spot 18 goes to the bikes.")
+        try scratch.append("inbox.mbox", addition)
+        let second = try store.sync([mbox])
+        #expect(second.added == 1)
+        #expect(second.removed == 0)
+        #expect(second.bytesParsed == Int64(addition.utf8.count))
+        let reply = try #require(try store.document(messageID: "m4@example.org"))
+        #expect(reply.threadID != nil)
+        #expect(reply.threadID == (try store.document(messageID: "m3@example.org")?.threadID))
+        #expect(try store.status().mail == 4)
+        let unchanged = try store.sync([mbox])
+        #expect(unchanged.unchanged == 4)
+        #expect(unchanged.bytesParsed == 0)
+    }
+
+    @Test func rewrittenMboxDropsDeletedMessageAndKeepsTheRest() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        let mbox = try scratch.write("inbox.mbox", threeMessages())
+        _ = try store.sync([mbox])
+        let keptID = try #require(try store.document(messageID: "m3@example.org")?.id)
+        let without = threeMessages().components(separatedBy: "From ana@example.org").filter { !$0.isEmpty && !$0.contains("m2@example.org") }
+            .map { "From ana@example.org" + $0 }.joined()
+        try scratch.write("inbox.mbox", without)
+        let report = try store.sync([mbox])
+        #expect(report.removed == 1)
+        #expect(report.unchanged == 2)
+        #expect(report.added == 0)
+        #expect(try store.document(messageID: "m2@example.org") == nil)
+        let moved = try #require(try store.document(messageID: "m3@example.org"))
+        #expect(moved.id == keptID, "unchanged messages keep their rows (and vectors)")
+        #expect(moved.document.mboxOffset == Int64(without.utf8.count - mboxMessage(id: "m3@example.org", subject: "Parking", date: "Thu, 05 Mar 2026 09:00:00 +0000", body: "Parking spot 17 is ours from April.").utf8.count))
+        #expect(try store.search(SearchQuery(text: "glaze")).isEmpty)
+        #expect(try store.integrityCheck().isEmpty)
+    }
+
+    @Test func duplicateMessageIDsAreBothKeptButSearchShowsOne() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        let message = mboxMessage(id: "dup@example.org", subject: "Offsite", body: "The offsite is in Porto on the ninth.")
+        let mbox = try scratch.write("inbox.mbox", message + message)
+        let report = try store.sync([mbox])
+        #expect(report.added == 2)
+        let hits = try store.search(SearchQuery(text: "offsite Porto"))
+        #expect(hits.count == 1)
+    }
+
+    @Test func interruptedMailBatchesResumeWithoutDuplicates() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        var text = ""
+        for index in 0..<40 {
+            text += mboxMessage(id: "bulk\(index)@example.org", subject: "Bulk \(index)", body: "Message number \(index) about topic \(index % 7).")
+        }
+        let mbox = try scratch.write("bulk.mbox", text)
+        let cancellation = SyncCancellation()
+        let options = SyncOptions(mailBatchSize: 10, cancellation: cancellation)
+        // Cancel as soon as the first mbox progress report arrives: the transaction in flight rolls back.
+        #expect(throws: StoreError.interrupted(path: store.path)) {
+            try store.sync([mbox], options: options) { progress in
+                if progress.phase == .mail { cancellation.cancel() }
+            }
+        }
+        #expect(try store.integrityCheck().isEmpty)
+        let partial = try store.status().mail
+        #expect(partial < 40)
+        let resumed = try store.sync([mbox])
+        #expect(resumed.added == 40 - partial)
+        #expect(try store.status().mail == 40)
+        #expect(try store.count("SELECT count(DISTINCT message_id) FROM documents") == 40)
+    }
+}
