@@ -1,6 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Lets the SHA-256 of model downloads use the x86 SHA instructions (the code checks the CPU at run time).
+#if arch(x86_64)
+    let inferenceSwiftSettings: [SwiftSetting] = [
+        .unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux, .macOS]))
+    ]
+#else
+    let inferenceSwiftSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "assist",
     platforms: [.macOS(.v14)],
@@ -25,8 +34,10 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "CKernels"),
-        .target(name: "Inference", dependencies: ["CKernels"]),
+        // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product instructions
+        // (vpdpbusd/vpmaddubsw) the quantized matmuls need. Optimized even in debug builds so tests run fast.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Inference", dependencies: ["CKernels"], swiftSettings: inferenceSwiftSettings),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
@@ -50,6 +61,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Speed of the built-in engine, llama-bench style (for development; `assist bench` is the user-facing one).
+        .executableTarget(name: "engine-bench", dependencies: ["Inference"], path: "Sources/EngineBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),
