@@ -145,6 +145,7 @@ public struct Asker: Sendable {
             "today": DateLabel.day(options.today ?? Date()),
             "not_found": detector.sentinel,
             "context": "",
+            "timeline": "",
         ]
         let perMessageOverhead = 8
         let historyCost = try history.reduce(0) { $0 + (try generator.countTokens($1.content)) + perMessageOverhead }
@@ -160,6 +161,7 @@ public struct Asker: Sendable {
         let packer = ContextPacker(promptBudget: budget, maxItems: options.maxContextItems)
         let items = try packer.pack(hits, fixedTokens: fixed) { try generator.countTokens($0) }
         values["context"] = ContextPacker.render(items)
+        values["timeline"] = ContextPacker.timeline(items)
         let user = userTemplate.render(values)
         let messages = [ChatMessage(role: .system, content: system)] + history
             + [ChatMessage(role: .user, content: user)]

@@ -23,7 +23,9 @@ public struct ContextItem: Sendable, Equatable {
         var header = "\(ContextFence.marker)SOURCE [\(n)] "
         switch hit.kind {
         case .note:
-            header += "note \(ContextFence.headerField(hit.path)) lines \(hit.lineStart)-\(hit.lineEnd)"
+            // The folder and file name identify a note for the model; the full path only costs tokens.
+            let shortPath = hit.path.split(separator: "/").suffix(2).joined(separator: "/")
+            header += "note \(ContextFence.headerField(shortPath)) lines \(hit.lineStart)-\(hit.lineEnd)"
             let title = ContextFence.headerField(hit.title)
             if !title.isEmpty { header += " | title: \(title)" }
             if let heading = hit.heading.map(ContextFence.headerField), !heading.isEmpty {

@@ -82,6 +82,20 @@ public struct ContextPacker: Sendable {
         return nil
     }
 
+    /// The items' dates, newest first (`[3] 2026-05-22, [1] 2026-04-15, [2] undated`), so that a small model
+    /// can see which source is the latest word without comparing dates itself.
+    public static func timeline(_ items: [ContextItem]) -> String {
+        let ordered = items.sorted { a, b in
+            switch (a.hit.date, b.hit.date) {
+            case let (x?, y?) where x != y: return x > y
+            case (_?, nil): return true
+            case (nil, _?): return false
+            default: return a.n < b.n
+            }
+        }
+        return ordered.map { "[\($0.n)] \(DateLabel.day($0.hit.date))" }.joined(separator: ", ")
+    }
+
     /// The context section of the prompt: all blocks, separated by blank lines.
     public static func render(_ items: [ContextItem]) -> String {
         items.map(\.fencedBlock).joined(separator: "\n\n")

@@ -29,7 +29,9 @@ public struct ApproximateTokenCounter: TokenCounting {
                 }
                 continue
             }
-            if Self.isCJK(v) {
+            if v >= 0xC0 && v <= 0x24F && v != 0xD7 && v != 0xF7 {
+                wordLength += 1  // Latin letters with diacritics, the common case outside ASCII
+            } else if Self.isCJK(v) {
                 endWord()
                 tokens += 1
             } else if scalar.properties.isWhitespace {
@@ -85,9 +87,8 @@ public struct Chunker: Sendable {
         case .note:
             var lineIndex = 0
             var first = true
-            for line in document.body.split(separator: "\n", omittingEmptySubsequences: false) {
-                text.append(line.last == "\r" ? line.dropLast() : line, sourceLine: document.bodyLineOffset + lineIndex,
-                            first: first)
+            for line in TextScan.lines(document.body) {
+                text.append(line, sourceLine: document.bodyLineOffset + lineIndex, first: first)
                 first = false
                 lineIndex += 1
             }

@@ -10,6 +10,8 @@ enum HTMLText {
         "blockquote", "pre", "hr", "section", "article", "header", "footer", "address", "center", "form",
         "fieldset", "figure", "figcaption", "main", "nav", "aside", "tbody", "thead", "tfoot", "caption",
     ]
+    /// Block elements separated by a blank line rather than a line break.
+    private static let paragraphTags: Set<String> = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr"]
     /// Elements whose content is never text.
     private static let skippedContent: Set<String> = ["script", "style", "head", "title", "noscript", "template", "svg", "object"]
 
@@ -93,8 +95,7 @@ enum HTMLText {
                 } else if name == "td" || name == "th" {
                     if !closing { pendingSpace = true }
                 } else if blockTags.contains(name) || name == "li" {
-                    let paragraphLike = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr"]
-                    breakLine(paragraphLike.contains(name) ? 2 : 1)
+                    breakLine(paragraphTags.contains(name) ? 2 : 1)
                 }
                 continue
             }
@@ -108,8 +109,7 @@ enum HTMLText {
         }
         if !text.isEmpty { emitText(text) }
         while let last = out.last, last == 0x20 || last == 0x0A { out.removeLast() }
-        // Non-breaking spaces read as plain spaces in extracted text.
-        return String(decoding: out, as: UTF8.self).replacingOccurrences(of: "\u{00A0}", with: " ")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The index of the `>` ending a tag that starts at `from` (quotes in attributes respected).
@@ -153,7 +153,7 @@ enum HTMLText {
     }
 
     static let namedEntities: [String: String] = [
-        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{00A0}", "copy": "©", "reg": "®",
+        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ", "copy": "©", "reg": "®",
         "trade": "™", "hellip": "…", "mdash": "—", "ndash": "–", "lsquo": "‘", "rsquo": "’", "sbquo": "‚",
         "ldquo": "“", "rdquo": "”", "bdquo": "„", "bull": "•", "middot": "·", "euro": "€", "pound": "£",
         "yen": "¥", "cent": "¢", "sect": "§", "para": "¶", "deg": "°", "plusmn": "±", "times": "×",

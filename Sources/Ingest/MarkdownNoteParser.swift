@@ -39,6 +39,12 @@ public enum MarkdownNoteParser {
     /// Decodes note bytes: refuses binary files, strips a UTF-8 byte order mark, tolerates a few invalid
     /// bytes (replaced by U+FFFD) and refuses files that are mostly not UTF-8.
     static func decodeText(_ data: Data, path: String) throws(IngestError) -> String {
+        // UTF-16 with a byte order mark (Windows editors): decode instead of calling it binary.
+        if data.count >= 2, (data[data.startIndex] == 0xFF && data[data.startIndex + 1] == 0xFE)
+            || (data[data.startIndex] == 0xFE && data[data.startIndex + 1] == 0xFF) {
+            if let s = String(data: data, encoding: .utf16) { return s }
+            throw .invalidUTF8(path: path, invalidBytes: data.count, totalBytes: data.count)
+        }
         let result: Result<String, IngestError> = data.withUnsafeBytes { raw in
             if TextDecoding.looksBinary(raw) { return .failure(.binaryContent(path: path)) }
             var bytes = raw
@@ -236,7 +242,9 @@ enum MarkdownScanner {
             }
             if b == 0x23 {
                 let before: UInt8 = p > start ? u[p - 1] : 0x20
-                let boundaryBefore = before == 0x20 || before == 0x09 || before == 0x28 || before == 0x2C
+                // "(#tag)" is a tag, but "[text](#anchor)" is a link to a heading.
+                let linkTarget = before == 0x28 && p >= start + 2 && u[p - 2] == 0x5D
+                let boundaryBefore = (before == 0x20 || before == 0x09 || before == 0x28 || before == 0x2C) && !linkTarget
                 if boundaryBefore {
                     var q = p + 1
                     var hasNonDigit = false

@@ -45,6 +45,7 @@ import Testing
         #expect(user.contains("Today is 2024-03-10."))
         #expect(user.contains("<<<SOURCE [2] email | subject: Re: launch | from: Ana <ana@x.org> | date: 2024-03-01"))
         #expect(user.hasSuffix("If the sources do not answer it, reply with exactly NOT_FOUND.\n"))
+        #expect(user.contains("Source dates, newest first: [2] 2024-03-01, [1] 2024-02-01\n"))
         #expect(result.sourceLines == ["[1] notes/launch.md:1-1 (2024-02-01)", "[2] Re: launch — Ana <ana@x.org>, 2024-03-01 <abc@x.org>"])
     }
 
@@ -161,12 +162,13 @@ import Testing
         noteHit(3, path: "c.md", text: "Passwords live in the password manager, not in notes.", score: 0.01),
     ]
 
-    @Test func similarityOrWordCoverageDecides() {
-        let gate = RelevanceGate(minimumSimilarity: 0.5, lexicalCoverage: 0.6)
-        #expect(gate.relevant(hits, question: "Which router do we have?", similarities: [0.7, 0.1, 0.2]).map(\.chunkID) == [1])
-        #expect(gate.relevant(hits, question: "What is my passport number?", similarities: [0.1, 0.1, 0.2]).isEmpty)
-        // Exact words rescue a hit the embedding scored low.
-        #expect(gate.relevant(hits, question: "password manager", similarities: [0.1, 0.1, 0.1]).map(\.chunkID) == [3])
+    @Test func bestSimilarityDecidesAndContextKeepsSimilarOrWordyHits() {
+        let gate = RelevanceGate(minimumSimilarity: 0.5, contextSimilarity: 0.3, lexicalCoverage: 0.6)
+        #expect(gate.relevant(hits, question: "Which router do we have?", similarities: [0.7, 0.1, 0.35]).map(\.chunkID) == [1, 3])
+        #expect(gate.relevant(hits, question: "What is my passport number?", similarities: [0.45, 0.1, 0.2]).isEmpty)
+        // Exact words keep a hit the embedding scored low, once something relevant was found at all.
+        #expect(gate.relevant(hits, question: "password manager", similarities: [0.6, 0.1, 0.1]).map(\.chunkID) == [1, 3])
+        #expect(gate.relevant(hits, question: "password manager", similarities: [0.2, 0.1, 0.1]).isEmpty)
     }
 
     @Test func withoutSimilaritiesAnySharedWordKeepsAllHits() {

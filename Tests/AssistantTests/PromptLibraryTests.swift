@@ -6,7 +6,7 @@ import Testing
     @Test func packagedTemplatesExistAndUseOnlyKnownPlaceholders() throws {
         let provided: [String: Set<String>] = [
             PromptLibrary.Name.askSystem: ["not_found"],
-            PromptLibrary.Name.askUser: ["today", "context", "question", "not_found"],
+            PromptLibrary.Name.askUser: ["today", "context", "timeline", "question", "not_found"],
             PromptLibrary.Name.summarizeThread: ["subject", "participants", "transcript"],
             PromptLibrary.Name.summarizeSegment: ["part", "parts", "subject", "transcript"],
             PromptLibrary.Name.summarizeMerge: ["parts", "subject", "partials"],

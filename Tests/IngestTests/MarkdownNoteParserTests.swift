@@ -90,7 +90,7 @@ import Testing
         }
     }
 
-    @Test func oversizedAndDeeplyNestedFrontMatter() {
+    @Test func oversizedAndDeeplyNestedFrontMatter() throws {
         let big = "---\n" + String(repeating: "key: value\n", count: 7000) + "---\nbody"
         #expect {
             try parse(big)
@@ -102,6 +102,18 @@ import Testing
         #expect(throws: IngestError.self) { try parse(deep) }
         let dashes = "---\n" + String(repeating: "- ", count: 3000) + "x\n---\n"
         #expect(throws: IngestError.self) { try parse(dashes) }
+        // An apostrophe in a plain scalar or quoted brackets cannot hide nesting from the guard.
+        let hidden = "---\na: it's\nb: " + String(repeating: "[\"]\", ", count: 3000) + "\n---\n"
+        #expect {
+            try parse(hidden)
+        } throws: { error in
+            guard case IngestError.badFrontMatter(_, _, let reason) = error else { return false }
+            return reason.contains("nesting")
+        }
+        // Ordinary quoting and comments are fine.
+        let fine = try parse("---\ntitle: \"It's [not] nested\" # comment [[[\ntags: ['a', \"b\"]\n---\nx")
+        #expect(fine.title == "It's [not] nested")
+        #expect(fine.tags == ["a", "b"])
     }
 
     @Test func titleFallbacks() throws {
@@ -132,7 +144,7 @@ import Testing
             ~~~python
             # comment #fencedtoo
             ~~~
-            Tail #Alpha duplicate, #über unicode.
+            Tail #Alpha duplicate, #über unicode, [a link](#anchor) is no tag.
             """)
         #expect(doc.tags == ["alpha", "beta/child", "v2", "paren", "über"])
     }
@@ -164,6 +176,13 @@ import Testing
         mostly.append(0xFF)
         let doc = try? MarkdownNoteParser.parse(mostly, path: "/n/m.md", modified: modified)
         #expect(doc?.body.hasSuffix("\u{FFFD}") == true)
+    }
+
+    @Test func utf16WithByteOrderMark() throws {
+        let data = "# Titel\nÄrger #tag".data(using: .utf16)!
+        let doc = try MarkdownNoteParser.parse(data, path: "/u.md", modified: modified)
+        #expect(doc.title == "Titel")
+        #expect(doc.tags == ["tag"])
     }
 
     @Test func byteOrderMarkAndNoFrontMatterClosing() throws {

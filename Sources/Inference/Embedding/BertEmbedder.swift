@@ -137,10 +137,16 @@ public final class BertEmbedder: Embedder {
         let results = ResultSlots(count: sequences.count)
         let next = BatchCounter()
         let workers = min(threads, batches.count)
+        let batchTokens = batches.map { $0.reduce(0) { $0 + sequences[$1].count } }.max() ?? 0
+        let longest = sequences.map(\.count).max() ?? 0
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // Scratch sized for the largest batch, reused for every batch this worker takes: fresh pages
+            // for each batch would cost more in page faults than LayerNorm and pooling together.
+            let buffers = ForwardBuffers(tokens: batchTokens, longest: longest, config: configuration, precision: precision)
+            defer { buffers.release() }
             while let index = next.take(limit: batches.count) {
                 let members = batches[index]
-                let vectors = forward(members.map { sequences[$0] })
+                let vectors = forward(members.map { sequences[$0] }, buffers: buffers)
                 for (member, vector) in zip(members, vectors) { results.set(member, vector) }
             }
         }
@@ -174,13 +180,11 @@ public final class BertEmbedder: Embedder {
     // MARK: Forward pass
 
     /// Embeds one batch of sequences: one ragged [tokens × hidden] matrix through all layers.
-    func forward(_ sequences: [[Int32]]) -> [[Float]] {
+    /// `buffers` must be sized for at least these sequences' total and longest lengths.
+    private func forward(_ sequences: [[Int32]], buffers: ForwardBuffers) -> [[Float]] {
         let config = configuration
         let hidden = config.hiddenSize
         let total = sequences.reduce(0) { $0 + $1.count }
-        let longest = sequences.map(\.count).max() ?? 0
-        let buffers = ForwardBuffers(tokens: total, longest: longest, config: config, precision: precision)
-        defer { buffers.release() }
         var x = buffers.x
         var y = buffers.y
 
@@ -255,9 +259,9 @@ public final class BertEmbedder: Embedder {
 
     // MARK: Benchmark
 
-    /// Passages per second and tokens per second, measured on synthetic passages of `tokens` tokens each
-    /// (`[CLS]` and `[SEP]` included), after one warm-up batch. For `assist bench`.
-    public func measureThroughput(passages: Int = 64, tokens: Int = 128) -> (passagesPerSecond: Double, tokensPerSecond: Double) {
+    /// Embedding speed on synthetic passages of `tokens` tokens each (`[CLS]` and `[SEP]` included),
+    /// measured after one warm-up batch. For `assist bench`.
+    public func measureThroughput(passages: Int = 64, tokens: Int = 128) -> EmbeddingThroughput {
         let length = max(2, min(tokens, configuration.maxPositions))
         // Deterministic ids from the ordinary word range (above BERT's reserved and special entries).
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -273,11 +277,35 @@ public final class BertEmbedder: Embedder {
             return ids
         }
         _ = embed(tokenIDs: Array(inputs.prefix(threads)))
+        let cpuStart = EmbeddingThroughput.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         _ = embed(tokenIDs: inputs)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let rate = Double(inputs.count) / seconds
-        return (rate, rate * Double(length))
+        let cpuSeconds = EmbeddingThroughput.processCPUSeconds() - cpuStart
+        return EmbeddingThroughput(
+            passages: inputs.count, tokensPerPassage: length, seconds: seconds, cpuSeconds: cpuSeconds, threads: threads)
+    }
+}
+
+/// One throughput measurement of an embedder.
+public struct EmbeddingThroughput: Sendable, Equatable {
+    public var passages: Int
+    public var tokensPerPassage: Int
+    /// Wall-clock time of the run.
+    public var seconds: Double
+    /// CPU time the whole process used meanwhile; on a busy machine `cpuSeconds / threads` exceeding
+    /// `seconds` by less than expected shows the embedder was starved, not slow.
+    public var cpuSeconds: Double
+    public var threads: Int
+
+    public var passagesPerSecond: Double { Double(passages) / seconds }
+    public var tokensPerSecond: Double { passagesPerSecond * Double(tokensPerPassage) }
+    /// Passages per second of CPU time, times `threads`: the rate the run would reach with `threads` idle cores.
+    public var passagesPerSecondUncontended: Double { Double(passages) / cpuSeconds * Double(threads) }
+
+    static func processCPUSeconds() -> Double {
+        // clock(): CPU time of the whole process, all threads.
+        Double(clock()) / Double(CLOCKS_PER_SEC)
     }
 }
 
