@@ -6,6 +6,7 @@ import Index
 import Inference
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// `assist serve`: an HTTP server speaking OpenAI's and Ollama's APIs over the user's local models, plus
 /// `/v1/assist/search` and `/v1/assist/ask` over the user's index.
@@ -21,8 +22,8 @@ import NIOCore
 /// a time in arrival order (others wait, up to `maxQueuedGenerations`, then get 503). See `RequestGuard`
 /// for the token, Host and Origin rules, and `ServerConfiguration` for body size and idle limits.
 public struct AssistServer: Sendable {
-    /// Loads the chat model with a served name (called once per name).
-    public typealias GeneratorProvider = @Sendable (String) throws -> any TextGenerator
+    /// Loads the chat model with a served name (called once per name), e.g. `Workspace.makeGenerator(override:)`.
+    public typealias GeneratorProvider = @Sendable (String) async throws -> any TextGenerator
 
     public let configuration: ServerConfiguration
     let services: ServerServices
@@ -54,7 +55,10 @@ public struct AssistServer: Sendable {
     public func run(onListening: (@Sendable (Int) -> Void)? = nil) async throws {
         try validate()
         let application = makeApplication { port in onListening?(port) }
-        try await application.runService()
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: application.logger))
+        try await group.run()
     }
 
     /// Starts serving in the background and returns once the port is bound (for tests and embedding).
@@ -65,12 +69,13 @@ public struct AssistServer: Sendable {
             continuation.yield(port)
             continuation.finish()
         }
+        let group = ServiceGroup(configuration: .init(services: [application], logger: application.logger))
         let task = Task {
             defer { continuation.finish() }
-            try await application.run()
+            try await group.run()
         }
         for await port in ports {
-            return RunningAssistServer(host: configuration.host, port: port, task: task)
+            return RunningAssistServer(host: configuration.host, port: port, group: group, task: task)
         }
         do {
             try await task.value
@@ -115,6 +120,7 @@ public struct RunningAssistServer: Sendable {
     public let host: String
     /// The bound port (the real one when the configuration asked for 0).
     public let port: Int
+    let group: ServiceGroup
     let task: Task<Void, Error>
 
     /// `http://host:port`, with IPv6 hosts in brackets.
@@ -122,9 +128,9 @@ public struct RunningAssistServer: Sendable {
         host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
     }
 
-    /// Stops accepting connections, ends open ones, and waits until the server is down.
+    /// Stops accepting connections, lets responses in progress finish, and waits until the server is down.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }

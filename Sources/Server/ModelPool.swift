@@ -9,11 +9,11 @@ import Inference
 actor ModelPool {
     /// Names clients may ask for, in the order `/v1/models` and `/api/tags` list them; the first is the default.
     let names: [String]
-    private let provider: @Sendable (String) throws -> any TextGenerator
+    private let provider: AssistServer.GeneratorProvider
     private let queueLimit: Int
     private var loads: [String: Task<QueuedGenerator, Error>] = [:]
 
-    init(names: [String], queueLimit: Int, provider: @escaping @Sendable (String) throws -> any TextGenerator) {
+    init(names: [String], queueLimit: Int, provider: @escaping AssistServer.GeneratorProvider) {
         var seen = Set<String>()
         self.names = names.filter { !$0.isEmpty && seen.insert($0).inserted }
         self.queueLimit = queueLimit
@@ -42,9 +42,9 @@ actor ModelPool {
         if let load = loads[name] { return try await load.value }
         let provider = self.provider
         let limit = queueLimit
-        // Loading maps files and may read headers: off the actor and off the caller's executor.
+        // Loading maps files or contacts a server: off the actor, which keeps answering other requests.
         let load = Task.detached {
-            let generator = try provider(name)
+            let generator = try await provider(name)
             return QueuedGenerator(servedName: name, base: generator, gate: ExclusiveGate(limit: limit))
         }
         loads[name] = load

@@ -39,7 +39,8 @@ struct RequestGuard: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = APIError.from(error, path: path)
-            if apiError.status.code >= 500 {
+            // Server faults are worth a line on stderr; a missing optional part (501) or a full line (503) is not.
+            if apiError.status.code >= 500, apiError.status != .notImplemented, apiError.status != .serviceUnavailable {
                 context.logger.error("\(request.method) \(path): \(apiError.message)")
             }
             return apiError.response(path: path)

@@ -47,8 +47,7 @@ struct FilterFields: Sendable, Equatable {
     /// Largest `limit` honoured.
     static let maxLimit = 100
 
-    /// The checked filters: `source` is `notes` or `mail`; dates are `YYYY-MM-DD` or full ISO 8601
-    /// (a bare `until` day includes that whole day, in UTC), or relative to now as `7d`, `2w`, `6m`, `1y`.
+    /// The checked filters: `source` is `notes` or `mail`; dates as `date(_:field:endOfDay:now:)` reads them.
     func askFilters(now: Date = Date()) throws -> AskFilters {
         var filters = AskFilters()
         switch source?.lowercased() {
@@ -84,23 +83,33 @@ struct FilterFields: Sendable, Equatable {
             until: filters.until, from: filters.from, pathContains: filters.pathContains, tag: filters.tag)
     }
 
+    /// Reads a date bound. Bare days, months and years are taken in this machine's time zone, as
+    /// `assist search --since` takes them; an `until` day, month or year includes all of it.
     static func date(_ text: String, field: String, endOfDay: Bool, now: Date) throws -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .gmt
+        calendar.timeZone = .current
         if let unit = trimmed.last, "dwmy".contains(unit), let count = Int(trimmed.dropLast()), (0...10_000).contains(count) {
             let component: Calendar.Component = unit == "d" ? .day : unit == "w" ? .weekOfYear : unit == "m" ? .month : .year
             if let date = calendar.date(byAdding: component, value: -count, to: now) { return date }
         }
-        if let day = try? Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day().parse(trimmed) {
-            if endOfDay, let next = calendar.date(byAdding: .day, value: 1, to: day) {
-                return next.addingTimeInterval(-0.001)
-            }
-            return day
+        let pieces = trimmed.split(separator: "-", omittingEmptySubsequences: false)
+        let numbers = pieces.compactMap { Int($0) }
+        if (1...3).contains(pieces.count), numbers.count == pieces.count, pieces[0].count == 4,
+            pieces.dropFirst().allSatisfy({ $0.count == 2 }),
+            numbers.count < 2 || (1...12).contains(numbers[1]), numbers.count < 3 || (1...31).contains(numbers[2]),
+            let start = calendar.date(
+                from: DateComponents(year: numbers[0], month: numbers.count > 1 ? numbers[1] : 1, day: numbers.count > 2 ? numbers[2] : 1))
+        {
+            guard endOfDay else { return start }
+            let span: Calendar.Component = numbers.count == 3 ? .day : numbers.count == 2 ? .month : .year
+            return (calendar.date(byAdding: span, value: 1, to: start) ?? start).addingTimeInterval(-0.001)
         }
         if let instant = try? Date.ISO8601FormatStyle().parse(trimmed) { return instant }
         if let instant = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(trimmed) { return instant }
-        throw FilterError("\(field) must be a date like 2026-03-05, an ISO 8601 time, or 7d / 2w / 6m / 1y (got '\(text)')")
+        throw FilterError(
+            "\(field) must be a date like 2026-03-05 (or 2026-03, 2026), an ISO 8601 time, or 7d / 2w / 6m / 1y "
+                + "(got '\(text)')")
     }
 }
 

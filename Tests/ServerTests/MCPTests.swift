@@ -31,7 +31,7 @@ struct MCPTests {
         let results = search.structuredContent?.objectValue?["results"]?.arrayValue
         #expect(results?.first?.objectValue?["message_id"] == .string("venue-2@example.org"))
 
-        let note = await tools.call("get_document", arguments: ["path": scratch.path("notes/bike.md")])
+        let note = await tools.call("get_document", arguments: ["path": .string(scratch.path("notes/bike.md"))])
         #expect(note.isError == false)
         #expect(text(note).contains("Chain oil: every 300 km."))
         #expect(text(note).contains("Title: Bike maintenance"))

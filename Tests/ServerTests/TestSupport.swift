@@ -38,6 +38,18 @@ enum TestModels {
         try sharedEmbedder.get()
     }
 
+    /// The served name of the chat model the tests use.
+    static let chatModelName = "smollm2-135m"
+
+    /// SmolLM2-135M-Instruct on the built-in engine, loaded once for all tests of the process.
+    static func chatGenerator() throws -> any TextGenerator {
+        try sharedGenerator.get()
+    }
+
+    private static let sharedGenerator = Result { () throws -> any TextGenerator in
+        try BuiltinGenerator(path: try path("smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf"), modelID: chatModelName)
+    }
+
     private static let sharedEmbedder = Result {
         try BertEmbedder(directory: URL(fileURLWithPath: try path("minilm-l6-v2")))
     }
@@ -131,7 +143,7 @@ final class RawConnection {
     init(port: Int, timeout: Double = 10) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Unexpected("socket() failed") }
-        var time = timeval(tv_sec: Int(timeout), tv_usec: Int32((timeout - Double(Int(timeout))) * 1_000_000))
+        var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
