@@ -4,73 +4,75 @@ import Testing
 
 @testable import Server
 
-/// One generation per model at a time, in order, with a bounded line.
-@Suite(.serialized)
-struct QueueTests {
-    /// Waits (bounded) until `condition` holds.
-    func eventually(_ what: String, _ condition: () async -> Bool) async throws {
-        for _ in 0..<2000 {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw Unexpected("timed out waiting until \(what)")
-    }
-
-    @Test func gateLetsOneThroughAndBoundsTheLine() async throws {
-        let gate = ExclusiveGate(limit: 1)
-        try await gate.acquire()
-        let order = OrderLog()
-        let waiter = Task {
-            try await gate.withExclusiveAccess { order.append("waiter") }
-        }
-        try await eventually("the waiter is queued") { await gate.waiting == 1 }
-        // The line holds one: a third caller is refused rather than queued.
-        await #expect(throws: ExclusiveGate.Full.self) { try await gate.acquire() }
-        order.append("holder")
-        await gate.release()
-        try await waiter.value
-        #expect(order.entries == ["holder", "waiter"])
-        // Free again.
-        try await gate.acquire()
-        await gate.release()
-    }
-
-    @Test func cancelledWaiterLeavesTheLine() async throws {
-        let gate = ExclusiveGate(limit: 4)
-        try await gate.acquire()
-        let waiter = Task { try await gate.acquire() }
-        try await eventually("the waiter is queued") { await gate.waiting == 1 }
-        waiter.cancel()
-        await #expect(throws: CancellationError.self) { try await waiter.value }
-        #expect(await gate.waiting == 0)
-        await gate.release()
-        // The cancelled waiter never took the gate, so it is free now.
-        try await gate.acquire()
-        await gate.release()
-    }
-
-    @Test func concurrentRequestsToOneModelRunOneAtATime() async throws {
-        let observed = ConcurrencyProbe()
-        let base = try TestModels.chatGenerator()
-        try await withServer(generator: { _ in ObservedGenerator(base: base, probe: observed) }) { _, client in
-            let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
-                for index in 0..<3 {
-                    group.addTask {
-                        let reply = try await client.post(
-                            "/api/generate",
-                            json: ["prompt": "Count to \(index + 3).", "stream": index % 2 == 0, "options": ["num_predict": 6]])
-                        return (reply.status, reply.text)
-                    }
-                }
-                var all: [(Int, String)] = []
-                for try await status in group { all.append(status) }
-                return all
+extension ServerSuite {
+    /// One generation per model at a time, in order, with a bounded line.
+    @Suite(.serialized)
+    struct QueueTests {
+        /// Waits (bounded) until `condition` holds.
+        func eventually(_ what: String, _ condition: () async -> Bool) async throws {
+            for _ in 0..<2000 {
+                if await condition() { return }
+                try await Task.sleep(for: .milliseconds(5))
             }
-            #expect(statuses.count == 3)
-            #expect(statuses.allSatisfy { $0.0 == 200 }, "\(statuses)")
+            throw Unexpected("timed out waiting until \(what)")
         }
-        #expect(observed.started == 3)
-        #expect(observed.maximum == 1)
+
+        @Test func gateLetsOneThroughAndBoundsTheLine() async throws {
+            let gate = ExclusiveGate(limit: 1)
+            try await gate.acquire()
+            let order = OrderLog()
+            let waiter = Task {
+                try await gate.withExclusiveAccess { order.append("waiter") }
+            }
+            try await eventually("the waiter is queued") { await gate.waiting == 1 }
+            // The line holds one: a third caller is refused rather than queued.
+            await #expect(throws: ExclusiveGate.Full.self) { try await gate.acquire() }
+            order.append("holder")
+            await gate.release()
+            try await waiter.value
+            #expect(order.entries == ["holder", "waiter"])
+            // Free again.
+            try await gate.acquire()
+            await gate.release()
+        }
+
+        @Test func cancelledWaiterLeavesTheLine() async throws {
+            let gate = ExclusiveGate(limit: 4)
+            try await gate.acquire()
+            let waiter = Task { try await gate.acquire() }
+            try await eventually("the waiter is queued") { await gate.waiting == 1 }
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(await gate.waiting == 0)
+            await gate.release()
+            // The cancelled waiter never took the gate, so it is free now.
+            try await gate.acquire()
+            await gate.release()
+        }
+
+        @Test func concurrentRequestsToOneModelRunOneAtATime() async throws {
+            let observed = ConcurrencyProbe()
+            let base = try TestModels.chatGenerator()
+            try await withServer(generator: { _ in ObservedGenerator(base: base, probe: observed) }) { _, client in
+                let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                    for index in 0..<3 {
+                        group.addTask {
+                            let reply = try await client.post(
+                                "/api/generate",
+                                json: ["prompt": "Count to \(index + 3).", "stream": index % 2 == 0, "options": ["num_predict": 6]])
+                            return (reply.status, reply.text)
+                        }
+                    }
+                    var all: [(Int, String)] = []
+                    for try await status in group { all.append(status) }
+                    return all
+                }
+                #expect(statuses.count == 3)
+                #expect(statuses.allSatisfy { $0.0 == 200 }, "\(statuses)")
+            }
+            #expect(observed.started == 3)
+            #expect(observed.maximum == 1)
+        }
     }
 }
 

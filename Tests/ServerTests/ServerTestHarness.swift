@@ -110,3 +110,8 @@ struct EmbedderTokens: TokenCounting {
     let embedder: any Embedder
     func countTokens(_ text: String) -> Int { embedder.countTokens(text) }
 }
+
+/// All server tests, one at a time: they share one loaded model, and on a two-core machine parallel
+/// generations would only slow each other down.
+@Suite(.serialized)
+enum ServerSuite {}

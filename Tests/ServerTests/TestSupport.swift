@@ -104,6 +104,14 @@ struct HTTPClient {
         }
     }
 
+    /// Generous timeouts: generation on a busy two-core machine can be slow, and a test must not fail for it.
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 900
+        configuration.timeoutIntervalForResource = 1800
+        return URLSession(configuration: configuration)
+    }()
+
     func get(_ path: String) async throws -> Reply {
         try await send(path, method: "GET", body: nil)
     }
@@ -120,7 +128,7 @@ struct HTTPClient {
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await Self.session.data(for: request)
         guard let http = response as? HTTPURLResponse else { throw Unexpected("not an HTTP response") }
         var fields: [String: String] = [:]
         for (name, value) in http.allHeaderFields {
