@@ -9,7 +9,7 @@ extension ServerSuite {
     @Suite(.serialized)
     struct OpenAIClientTests {
         static let script = #"""
-            import json, sys
+            import base64, json, struct, sys
             import openai
             from openai import OpenAI
 
@@ -49,10 +49,14 @@ extension ServerSuite {
             out["stream_objects"] = sorted(objects)
             out["stream_usage"] = usage
 
-            # The client asks for base64 unless told otherwise; ask for both explicitly.
-            packed = client.embeddings.create(model=embed_model, input=["tomatoes in the raised bed", "the meetup venue"],
-                                              encoding_format="base64")
-            out["embeddings"] = [d.embedding for d in sorted(packed.data, key=lambda d: d.index)]
+            # Without encoding_format the client picks its own (base64, decoded for the caller).
+            texts = ["tomatoes in the raised bed", "the meetup venue"]
+            auto = client.embeddings.create(model=embed_model, input=texts)
+            out["embeddings"] = [list(d.embedding) for d in sorted(auto.data, key=lambda d: d.index)]
+            # Asked for explicitly, base64 comes back as is: little-endian float32s.
+            packed = client.embeddings.create(model=embed_model, input=texts, encoding_format="base64")
+            raw = base64.b64decode(packed.data[0].embedding)
+            out["base64_first"] = list(struct.unpack("<%df" % (len(raw) // 4), raw))
             plain = client.embeddings.create(model=embed_model, input="one text", encoding_format="float")
             out["plain_dimensions"] = len(plain.data[0].embedding)
             out["embedding_usage"] = plain.usage.prompt_tokens
@@ -103,6 +107,9 @@ extension ServerSuite {
                 #expect(served.count == expected.count)
                 #expect(zip(served, expected).allSatisfy { abs($0 - Double($1)) < 1e-6 })
             }
+            let unpacked = try #require(result["base64_first"] as? [Double])
+            #expect(unpacked.count == direct[0].count)
+            #expect(zip(unpacked, direct[0]).allSatisfy { abs($0 - Double($1)) < 1e-6 })
             #expect(result["plain_dimensions"] as? Int == embedder.dimensions)
             #expect((result["embedding_usage"] as? Int ?? 0) > 0)
             #expect(result["missing_model"] as? Int == 404)
