@@ -15,6 +15,14 @@ public struct AskRequest: Sendable, Equatable {
         self.limit = limit
         self.filters = filters
     }
+
+    /// `base` with this request's limit (when given) and filters.
+    public func options(_ base: AskOptions = AskOptions()) -> AskOptions {
+        var options = base
+        if let limit { options.limit = limit }
+        options.filters = filters
+        return options
+    }
 }
 
 /// Answers an `AskRequest` with a given generator, streaming `AskEvent`s (`Asker.ask` does this).
@@ -25,9 +33,6 @@ public typealias AskHandler = @Sendable (AskRequest, any TextGenerator) -> Async
 /// The standard answerer: an `Asker` over `retriever` with default prompts and the request's limit and filters.
 public func standardAskHandler(retriever: any Retriever, options: AskOptions = AskOptions()) -> AskHandler {
     { request, generator in
-        var options = options
-        if let limit = request.limit { options.limit = limit }
-        options.filters = request.filters
-        return Asker(retriever: retriever, generator: generator, options: options).ask(request.question)
+        Asker(retriever: retriever, generator: generator, options: request.options(options)).ask(request.question)
     }
 }
