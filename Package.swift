@@ -74,6 +74,6 @@ let package = Package(
             ]
         ),
         // Runs AssistMCPServer on stdio for the Server tests' MCP client (the CLI's `assist mcp` does the same).
-        .executableTarget(name: "assist-mcp-testhost", dependencies: ["Server", "Index", "Inference"], path: "Tests/MCPTestHost"),
+        .executableTarget(name: "assist-mcp-testhost", dependencies: ["Server", "Assistant"], path: "Tests/MCPTestHost"),
     ]
 )

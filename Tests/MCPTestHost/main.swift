@@ -1,11 +1,10 @@
+import Assistant
 import Foundation
-import Index
-import Inference
 import Server
 
 // A stand-in for `assist mcp` used by the Server tests until the CLI runs AssistMCPServer itself:
-// `assist-mcp-testhost --db PATH --models DIR` serves the index at PATH with the real MiniLM embedder
-// and SmolLM2 chat model found in DIR, on stdin/stdout.
+// `assist-mcp-testhost --db PATH --models DIR` serves the index at PATH on stdin/stdout, wired exactly as
+// `AssistMCPServer.make(workspace:)` wires it, with SmolLM2 and MiniLM from DIR and no config file.
 
 func value(after flag: String) -> String? {
     let arguments = CommandLine.arguments
@@ -19,13 +18,17 @@ guard let db = value(after: "--db"), let models = value(after: "--models") else 
 }
 
 do {
-    let embedder = try BertEmbedder(directory: URL(fileURLWithPath: models + "/minilm-l6-v2"))
-    let store = try IndexStore(path: db, embedder: embedder, create: false)
-    let server = AssistMCPServer(
-        library: store, chatModel: "smollm2-135m",
-        generatorProvider: { _ in
-            try BuiltinGenerator(path: models + "/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf", modelID: "smollm2-135m")
-        })
+    var environment = ProcessInfo.processInfo.environment
+    // Flags and defaults only: no config file of the machine running the tests.
+    environment["XDG_CONFIG_HOME"] = FileManager.default.temporaryDirectory.appendingPathComponent("assist-no-config").path
+    let workspace = try Workspace.load(
+        flags: [
+            .db: db, .modelsDir: models, .chatBackend: "builtin", .chatModel: "smollm2-135m",
+            .embedBackend: "builtin", .embedModel: "minilm-l6-v2",
+        ],
+        environment: environment)
+    let (server, notices) = try await AssistMCPServer.make(workspace: workspace)
+    for notice in notices { FileHandle.standardError.write(Data("assist-mcp-testhost: \(notice)\n".utf8)) }
     try await server.run()
 } catch {
     FileHandle.standardError.write(Data("assist-mcp-testhost: \(error)\n".utf8))
