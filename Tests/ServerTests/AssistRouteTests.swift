@@ -1,3 +1,4 @@
+import Assistant
 import Foundation
 import Index
 import Inference
@@ -47,6 +48,52 @@ extension ServerSuite {
                     #expect((try refused.json()["error"] as? [String: Any])?["message"] is String)
                 }
             }
+        }
+
+        /// A workspace from flags only (no config file of this machine), over the test models.
+        func workspace(db: String) throws -> Workspace {
+            var environment = ProcessInfo.processInfo.environment
+            environment["XDG_CONFIG_HOME"] = FileManager.default.temporaryDirectory
+                .appendingPathComponent("assist-no-config-\(UUID().uuidString)").path
+            return try Workspace.load(
+                flags: [
+                    .db: db, .modelsDir: TestModels.directory, .chatBackend: "builtin",
+                    .chatModel: TestModels.chatModelName, .embedBackend: "builtin", .embedModel: "minilm-l6-v2",
+                ],
+                environment: environment)
+        }
+
+        @Test func workspaceWiringServesModelsSearchAndEmbeddings() async throws {
+            let scratch = try Scratch()
+            let store = try makeIndex(in: scratch)
+            let (server, notices) = await AssistServer.make(
+                workspace: try workspace(db: store.path), host: "127.0.0.1", port: 0)
+            #expect(notices.isEmpty, "\(notices)")
+            let running = try await server.start()
+            let client = HTTPClient(base: running.baseURL)
+            do {
+                let models = try await client.get("/v1/models").json()
+                #expect((models["data"] as? [[String: Any]])?.first?["id"] as? String == TestModels.chatModelName)
+                let search = try await client.post("/v1/assist/search", json: ["query": "projector", "limit": 1])
+                let results = try #require(try search.json()["results"] as? [[String: Any]])
+                #expect(results.first?["message_id"] as? String == "venue-2@example.org")
+                let embedded = try await client.post("/api/embed", json: ["input": ["a", "b", "c"]])
+                #expect((try embedded.json()["embeddings"] as? [[Double]])?.count == 3)
+            } catch {
+                await running.stop()
+                throw error
+            }
+            await running.stop()
+
+            // No index yet: the server still starts, and says what is off.
+            let (bare, bareNotices) = await AssistServer.make(
+                workspace: try workspace(db: scratch.path("missing/index.sqlite")), host: "127.0.0.1", port: 0)
+            #expect(bareNotices.count == 1)
+            #expect(bareNotices.first?.contains("search and ask are off") == true)
+            let bareRunning = try await bare.start()
+            let bareSearch = try await HTTPClient(base: bareRunning.baseURL).post("/v1/assist/search", json: ["query": "x"])
+            await bareRunning.stop()
+            #expect(bareSearch.status == 501)
         }
 
         @Test func askAnswersInTheCLIShape() async throws {
