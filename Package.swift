@@ -34,13 +34,15 @@ let package = Package(
             name: "Ingest",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product instructions
-        // (vpdpbusd/vpmaddubsw) the quantized matmuls need. Optimized even in debug builds so tests run fast.
+        // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product (VNNI) or BF16
+        // instructions the quantized matmuls and the embedder need; the C entry points pick the instruction
+        // set at run time. Optimized even in debug builds so tests run fast.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Inference", dependencies: ["CKernels"], swiftSettings: inferenceSwiftSettings),
+        .target(name: "IndexKernels"),
         .target(
             name: "Index",
-            dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Ingest", "Inference", "IndexKernels", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "Assistant",
@@ -62,7 +64,9 @@ let package = Package(
             ]
         ),
         // Speed of the built-in engine, llama-bench style (for development; `assist bench` is the user-facing one).
-        .executableTarget(name: "engine-bench", dependencies: ["Inference"], path: "Sources/EngineBench"),
+        .executableTarget(name: "engine-bench", dependencies: ["Inference", "CKernels"], path: "Sources/EngineBench"),
+        // Ingest and retrieval speed against Python's mailbox/email on generated data.
+        .executableTarget(name: "index-bench", dependencies: ["Index", "Ingest", "Inference"], path: "Benchmarks/IndexBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),

@@ -1,9 +1,14 @@
 // Measures the built-in engine like `llama-bench -p 512 -n 128`:
 // engine-bench MODEL.gguf [threads] [prompt tokens] [generated tokens] [repetitions]
+// engine-bench --compare-swift   (the C kernel against the same kernel in Swift SIMD)
 import Foundation
 import Inference
 
 let args = CommandLine.arguments
+if args.count == 2, args[1] == "--compare-swift" {
+    SwiftKernelComparison.run()
+    exit(0)
+}
 guard args.count >= 2 else {
     FileHandle.standardError.write(Data("usage: engine-bench MODEL.gguf [threads] [p] [n] [reps]\n".utf8))
     exit(2)

@@ -162,11 +162,11 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let t = Terminal()
         t.out("model \(resolved.name), \(threadCount) threads")
-        t.out(String(format: "%-22@ %12@ %12@ %8@", "test" as NSString, "assist" as NSString, "llama.cpp" as NSString, "ratio" as NSString))
+        t.out(Self.pad("test", 16) + Self.pad("assist", 12, left: true) + Self.pad("llama.cpp", 12, left: true) + Self.pad("ratio", 9, left: true))
         func row(_ name: String, _ ours: Double, _ theirs: Double?) {
-            let ref = theirs.map { String(format: "%12.1f", $0) } ?? String(repeating: " ", count: 11) + "—"
-            let ratio = theirs.map { String(format: "%7.2f×", ours / $0) } ?? ""
-            t.out(String(format: "%-22@ %12.1f ", name as NSString, ours) + ref + " " + ratio)
+            let ref = theirs.map { String(format: "%.1f", $0) } ?? "—"
+            let ratio = theirs.map { String(format: "%.2f×", ours / $0) } ?? ""
+            t.out(Self.pad(name, 16) + Self.pad(String(format: "%.1f", ours), 12, left: true) + Self.pad(ref, 12, left: true) + Self.pad(ratio, 9, left: true))
         }
         row("pp\(promptTokens) tok/s", ours.prefillTokensPerSecond, reference?.prefill)
         row("tg\(generateTokens) tok/s", ours.decodeTokensPerSecond, reference?.decode)
@@ -174,6 +174,14 @@ struct BenchCommand: AsyncParsableCommand {
             t.out(String(format: "embeddings: %.1f passages/s of 128 tokens (%.0f tokens/s)", embedding.passagesPerSecond, embedding.tokensPerSecond))
         }
         if reference == nil { t.out(t.styled("(no llama-bench on PATH: reference column skipped)", .dim)) }
+    }
+}
+
+extension BenchCommand {
+    /// Pads `text` to `width` columns, on the left for numbers.
+    static func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - text.count))
+        return left ? fill + text : text + fill
     }
 }
 
@@ -257,9 +265,9 @@ struct EvalCommand: AsyncParsableCommand {
         }
         let t = Terminal()
         t.out(t.styled("retrieval", .bold) + " (\(retrieval.modes.first?.questions ?? 0) answerable questions)")
-        t.out(String(format: "  %-8@ %10@ %8@", "mode" as NSString, "recall@\(retrieval.k)" as NSString, "MRR" as NSString))
+        t.out("  " + BenchCommand.pad("mode", 8) + BenchCommand.pad("recall@\(retrieval.k)", 10, left: true) + BenchCommand.pad("MRR", 8, left: true))
         for m in retrieval.modes {
-            t.out(String(format: "  %-8@ %10.3f %8.3f", m.mode.rawValue as NSString, m.recallAtK, m.mrr))
+            t.out("  " + BenchCommand.pad(m.mode.rawValue, 8) + BenchCommand.pad(String(format: "%.3f", m.recallAtK), 10, left: true) + BenchCommand.pad(String(format: "%.3f", m.mrr), 8, left: true))
         }
         if let a = answers {
             t.out(t.styled("answers", .bold) + " (\(a.model), \(a.questions) questions)")

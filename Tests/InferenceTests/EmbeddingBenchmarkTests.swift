@@ -11,12 +11,15 @@ struct EmbeddingBenchmarkTests {
         let dir = try EmbeddingTestSupport.miniLMDirectory()
         let fixture = try EmbeddingTestSupport.miniLMFixture()
         let tokenizer = try BertEmbedder(directory: dir, threads: 1, precision: .float32).tokenizer
-        let text = String(repeating: fixture.cases.map(\.text).joined(separator: " "), count: 50)
-        let clock = ContinuousClock()
-        var count = 0
-        let elapsed = clock.measure { for _ in 0..<20 { count += tokenizer.countTokens(text) } }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        print("bench tokenizer: \(String(format: "%.0f", Double(count) / seconds)) tokens/s on mixed-script text")
+        let mixed = String(repeating: fixture.cases.map(\.text).joined(separator: " "), count: 50)
+        let ascii = String(repeating: "We decided to move the weekly sync to Thursdays at 10:00; see https://example.com/notes. ", count: 300)
+        for (name, text) in [("mixed-script", mixed), ("ASCII", ascii)] {
+            let clock = ContinuousClock()
+            var count = 0
+            let elapsed = clock.measure { for _ in 0..<20 { count += tokenizer.countTokens(text) } }
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print("bench tokenizer: \(String(format: "%.0f", Double(count) / seconds)) tokens/s on \(name) text")
+        }
         let long = [String(repeating: fixture.cases.map(\.text).joined(separator: " "), count: 3)]
         if let fast = try? BertEmbedder(directory: dir, threads: 2, precision: .bfloat16) {
             let exact = try BertEmbedder(directory: dir, threads: 2, precision: .float32)

@@ -18,6 +18,8 @@ struct EmbeddingFixtureTests {
         for item in fixture.cases {
             #expect(tokenizer.encode(item.text) == item.token_ids, "text: \(item.text)")
             #expect(tokenizer.countTokens(item.text) == item.token_ids.count - 2, "text: \(item.text)")
+            // Uncased model: upper-casing the input (Cyrillic, accented Latin included) changes nothing.
+            #expect(tokenizer.encode(item.text.uppercased()) == item.token_ids, "text: \(item.text.uppercased())")
         }
     }
 

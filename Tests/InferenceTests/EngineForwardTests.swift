@@ -105,7 +105,7 @@ struct TinyModel {
     func referenceLogits(_ tokens: [Int32]) -> [[Float]] {
         let neox = architecture == "qwen2"
         var decoded: [String: [[Float]]] = [:]
-        for name in order { decoded[name] = matrix(name) }
+        for name in order { decoded[name] = self.matrix(name) }
         func matrix(_ name: String) -> [[Float]] { decoded[name]! }
         let embed = matrix("token_embd.weight")
         let output = tensors["output.weight"] == nil ? embed : matrix("output.weight")

@@ -79,13 +79,16 @@ void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values,
 // ---- thread pool ----
 
 typedef struct qk_pool qk_pool;
-typedef void (*qk_task_fn)(void *ctx, int ith, int nth);
+/// One chunk of a parallel step: `chunk` in [0, nchunks), `thread` in [0, threads) names the thread running it
+/// (for per-thread scratch).
+typedef void (*qk_task_fn)(void *ctx, int chunk, int thread);
 /// Starts `nthreads - 1` workers; the caller's thread is worker 0 during `qk_pool_run`.
 qk_pool *qk_pool_create(int nthreads);
 void qk_pool_destroy(qk_pool *pool);
 int qk_pool_threads(const qk_pool *pool);
-/// Runs fn(ctx, i, n) on every thread i of n and returns when all have finished. Not reentrant.
-void qk_pool_run(qk_pool *pool, qk_task_fn fn, void *ctx);
+/// Runs fn(ctx, chunk, thread) once for every chunk, spread over whichever threads are free, and returns when
+/// all chunks have finished. Not reentrant; one caller thread at a time.
+void qk_pool_run(qk_pool *pool, qk_task_fn fn, void *ctx, int nchunks);
 
 #ifdef __cplusplus
 }

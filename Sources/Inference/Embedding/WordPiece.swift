@@ -335,22 +335,20 @@ public struct WordPieceTokenizer: Sendable {
             }
         }
         if options.lowercase {
-            var index = 0
-            while index < output.count {
-                let scalar = output[index]
+            var lowered: [Unicode.Scalar] = []
+            lowered.reserveCapacity(output.count)
+            for scalar in output {
                 let value = scalar.value
                 if value < 0x80 {
-                    if value >= 0x41 && value <= 0x5A { output[index] = Unicode.Scalar(value + 0x20)! }
-                    index += 1
+                    lowered.append(value >= 0x41 && value <= 0x5A ? Unicode.Scalar(UInt8(value + 0x20)) : scalar)
                 } else if scalar.properties.changesWhenLowercased {
                     // Character by character, as HF does (no context-dependent final sigma).
-                    let lowered = Array(scalar.properties.lowercaseMapping.unicodeScalars)
-                    output.replaceSubrange(index...index, with: lowered)
-                    index += lowered.count
+                    lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
                 } else {
-                    index += 1
+                    lowered.append(scalar)
                 }
             }
+            output = lowered
         }
     }
 

@@ -204,29 +204,31 @@ public final class InferenceSession {
         let scale = 1 / Float(hd).squareRoot()
         let keys = keyCache + layer * contextLength * kvDim, values = valueCache + layer * contextLength * kvDim
         let b = buffers, start = position, tasks = rows * hp.headCount, heads = hp.headCount
-        pool.run { thread, threads in
-            let scores = b.scores + thread * self.contextLength
-            var task = thread
-            while task < tasks {
-                let t = task / heads, h = task % heads, kvOffset = (h / group) * hd
-                qk_attend_f16(
-                    b.q + t * qDim + h * hd, keys + kvOffset, values + kvOffset, kvDim, Int32(hd),
-                    Int32(start + t + 1), scale, scores, b.attnOut + t * qDim + h * hd)
-                task += threads
-            }
+        pool.run(chunks: tasks) { task, thread in
+            let t = task / heads, h = task % heads, kvOffset = (h / group) * hd
+            qk_attend_f16(
+                b.q + t * qDim + h * hd, keys + kvOffset, values + kvOffset, kvDim, Int32(hd),
+                Int32(start + t + 1), scale, b.scores + thread * self.contextLength, b.attnOut + t * qDim + h * hd)
         }
     }
 
     /// out_i[t] = W_i · input[t] for every pair, rows of all matrices split across the threads.
     private func matmul(_ jobs: [(WeightMatrix, UnsafeMutablePointer<Float>)], input: Activations, rows: Int) {
-        pool.run { thread, threads in
-            for (w, out) in jobs {
-                let range = WorkerPool.share(of: w.rows, thread: thread, threads: threads)
-                guard !range.isEmpty else { continue }
-                qk_matmul(
-                    Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.columns), Int32(range.lowerBound),
-                    Int32(range.upperBound), input.q, input.d, input.s, input.x, Int32(rows), out, w.rows)
+        // Chunks of rows, about eight per thread across all jobs, at least 16 rows (a cache line of outputs).
+        let totalRows = jobs.reduce(0) { $0 + $1.0.rows }
+        let chunkRows = max(16, (totalRows / (8 * pool.threadCount) + 15) / 16 * 16)
+        let chunkCounts = jobs.map { ($0.0.rows + chunkRows - 1) / chunkRows }
+        pool.run(chunks: chunkCounts.reduce(0, +)) { chunk, _ in
+            var job = 0, index = chunk
+            while index >= chunkCounts[job] {
+                index -= chunkCounts[job]
+                job += 1
             }
+            let (w, out) = jobs[job]
+            let start = index * chunkRows, end = min(w.rows, start + chunkRows)
+            qk_matmul(
+                Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.columns), Int32(start), Int32(end),
+                input.q, input.d, input.s, input.x, Int32(rows), out, w.rows)
         }
     }
 }

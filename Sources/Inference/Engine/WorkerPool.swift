@@ -1,6 +1,6 @@
 import CKernels
 
-/// A fixed set of threads that run one step together and wait for each other, owned by one session.
+/// A fixed set of threads that share each parallel step's chunks, owned by one session.
 ///
 /// Decoding a token takes a few hundred short parallel steps, so the workers spin briefly between steps
 /// instead of going back to the kernel (see `quant_pool.c`); `DispatchQueue.concurrentPerform` costs more
@@ -16,25 +16,19 @@ final class WorkerPool {
 
     deinit { qk_pool_destroy(pool) }
 
-    /// Runs `body(thread, threadCount)` on every thread, the caller's included, and returns when all are done.
-    func run(_ body: (Int, Int) -> Void) {
+    /// Runs `body(chunk, thread)` for every chunk in `0..<chunks` on whichever threads are free (the caller's
+    /// included) and returns when all are done. `thread` < `threadCount` identifies per-thread scratch.
+    func run(chunks: Int, _ body: (Int, Int) -> Void) {
+        guard chunks > 0 else { return }
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { taskPointer in
                 qk_pool_run(
                     pool,
-                    { context, thread, count in
-                        context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(Int(thread), Int(count))
-                    }, taskPointer)
+                    { context, chunk, thread in
+                        context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(Int(chunk), Int(thread))
+                    }, taskPointer, Int32(chunks))
             }
         }
-    }
-
-    /// The part of `0..<count` that `thread` of `threads` handles, in chunks aligned to `alignment` so
-    /// threads do not write to the same cache line.
-    static func share(of count: Int, thread: Int, threads: Int, alignment: Int = 16) -> Range<Int> {
-        let chunk = ((count + threads - 1) / threads + alignment - 1) / alignment * alignment
-        let start = min(count, thread * chunk)
-        return start..<min(count, start + chunk)
     }
 }
