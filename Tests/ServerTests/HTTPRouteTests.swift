@@ -140,6 +140,43 @@ extension ServerSuite {
             }
         }
 
+        @Test func backendFailuresBecomeErrorsNotCrashes() async throws {
+            // A model that fails to load is reported, and the next request tries again.
+            let attempts = OrderLog()
+            let failing: AssistServer.GeneratorProvider = { name in
+                attempts.append(name)
+                throw Unexpected("weights for \(name) are unreadable")
+            }
+            try await withServer(generator: failing) { _, client in
+                for _ in 0..<2 {
+                    let reply = try await client.post("/api/chat", json: ["messages": [["role": "user", "content": "hi"]]])
+                    #expect(reply.status == 500)
+                    #expect((try reply.json()["error"] as? String)?.contains("unreadable") == true)
+                }
+            }
+            #expect(attempts.entries == [TestModels.chatModelName, TestModels.chatModelName])
+
+            // A backend that is down: whole replies get 500, streams an in-band error after the headers.
+            let down = try OllamaGenerator(baseURL: "http://127.0.0.1:1", model: "absent")
+            try await withServer(generator: { _ in down }) { _, client in
+                let messages = [["role": "user", "content": "hi"]]
+                let whole = try await client.post("/v1/chat/completions", json: ["messages": messages])
+                #expect(whole.status == 500)
+                #expect((try whole.json()["error"] as? [String: Any])?["message"] is String)
+
+                let ndjson = try await client.post("/api/chat", json: ["messages": messages])
+                #expect(ndjson.status == 200)
+                #expect(try ndjson.lines().last?["error"] is String)
+
+                let events = try await client.post("/v1/chat/completions", json: ["messages": messages, "stream": true])
+                #expect(events.status == 200)
+                let dataLines = events.text.split(separator: "\n").filter { $0.hasPrefix("data: ") }
+                #expect(dataLines.last?.contains("\"error\"") == true)
+                #expect(!events.text.contains("[DONE]"))
+                #expect(try await client.get("/api/version").status == 200)
+            }
+        }
+
         @Test func chunkedBodyOverTheLimitIs413() async throws {
             let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 1024)
             try await withServer(configuration: configuration) { running, client in
