@@ -19,12 +19,15 @@ let package = Package(
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Index", targets: ["Index"]),
         .library(name: "Assistant", targets: ["Assistant"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         .target(
@@ -45,6 +48,14 @@ let package = Package(
             name: "Assistant",
             dependencies: ["Index", "Ingest", "Inference", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Assistant", "Index", "Inference", "Ingest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MCP", package: "swift-sdk"),
+            ]
+        ),
         .executableTarget(
             name: "assist",
             dependencies: [
@@ -60,5 +71,13 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Index", "Ingest", "Inference"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Assistant", "Index", "Ingest", "Inference", .product(name: "MCP", package: "swift-sdk"),
+            ]
+        ),
+        // Runs AssistMCPServer on stdio for the Server tests' MCP client (the CLI's `assist mcp` does the same).
+        .executableTarget(name: "assist-mcp-testhost", dependencies: ["Server", "Assistant"], path: "Tests/MCPTestHost"),
     ]
 )
