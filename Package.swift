@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "assist",
             dependencies: [
-                "Assistant", "Index", "Ingest", "Inference",
+                "Assistant", "Index", "Ingest", "Inference", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

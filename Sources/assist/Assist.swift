@@ -17,7 +17,7 @@ struct Assist: AsyncParsableCommand {
         subcommands: [
             IndexCommand.self, SearchCommand.self, AskCommand.self, SummarizeCommand.self, StatusCommand.self,
             RunCommand.self, ChatCommand.self, EmbedCommand.self, TokenizeCommand.self, BenchCommand.self,
-            ModelsCommand.self, EvalCommand.self, ConfigCommand.self, ScheduleCommand.self,
+            ModelsCommand.self, EvalCommand.self, ServeCommand.self, MCPCommand.self, ConfigCommand.self, ScheduleCommand.self,
         ]
     )
 
