@@ -14,7 +14,7 @@ import Darwin
 /// All SQL of the project lives in this module. Reads run concurrently with a sync thanks to WAL; only one
 /// sync runs at a time (see `SyncLock`). The type is `Sendable`: it holds a `DatabasePool` and immutable
 /// settings, plus a lock-protected cache of the vector matrix.
-public final class IndexStore: Retriever, @unchecked Sendable {
+public final class IndexStore: Retriever, Sendable {
     /// The database file.
     public let path: String
     /// Computes chunk vectors during `sync` and query vectors during `search`; nil means BM25 only.
