@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+@testable import Ingest
+
+@Suite struct MarkdownNoteParserTests {
+    let modified = Date(timeIntervalSince1970: 1_700_000_000)
+
+    func parse(_ text: String, path: String = "/notes/Some Note.md") throws(IngestError) -> Document {
+        try MarkdownNoteParser.parse(Data(text.utf8), path: path, modified: modified)
+    }
+
+    func utc(_ y: Int, _ m: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0) -> Date {
+        var c = DateComponents()
+        c.year = y; c.month = m; c.day = d; c.hour = h; c.minute = mi
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        return cal.date(from: c)!
+    }
+
+    @Test func frontMatterFields() throws {
+        let doc = try parse("""
+            ---
+            title: Project Plan
+            tags: [work, "planning"]
+            date: 2024-03-05
+            aliases:
+              - plan
+              - The Plan
+            ---
+            # Heading
+            Body with #inline tag and #work again.
+            """)
+        #expect(doc.title == "Project Plan")
+        #expect(doc.tags == ["work", "planning", "inline"])
+        #expect(doc.aliases == ["plan", "The Plan"])
+        #expect(doc.date == utc(2024, 3, 5))
+        #expect(doc.bodyLineOffset == 9)
+        #expect(doc.body.hasPrefix("# Heading\n"))
+        #expect(doc.kind == .note)
+    }
+
+    @Test func tagsAsStringAndDateFormats() throws {
+        let a = try parse("---\ntags: alpha, beta gamma\ndate: 2024-03-05T10:30:00+01:00\n---\ntext")
+        #expect(a.tags == ["alpha", "beta", "gamma"])
+        #expect(a.date == utc(2024, 3, 5, 9, 30))
+        let b = try parse("---\ndate: March 5, 2024\n---\n")
+        #expect(b.date == utc(2024, 3, 5))
+        let c = try parse("---\ndate: 05.03.2024\n---\n")
+        #expect(c.date == utc(2024, 3, 5))
+        let d = try parse("---\ndate: 2024/03/05 14:00\n---\n")
+        #expect(d.date == utc(2024, 3, 5, 14, 0))
+        let e = try parse("---\ntags:\n  - '#hash'\n---\n")
+        #expect(e.tags == ["hash"])
+    }
+
+    @Test func crlfFrontMatter() throws {
+        let doc = try parse("---\r\ntitle: Windows\r\n---\r\nline one\r\nline two\r\n")
+        #expect(doc.title == "Windows")
+        #expect(doc.body == "line one\nline two")
+        #expect(doc.bodyLineOffset == 4)
+    }
+
+    @Test func brokenYAMLIsAnError() {
+        #expect(throws: IngestError.self) { try parse("---\ntitle: [unclosed\ntags: x\n---\nbody") }
+        do {
+            _ = try parse("---\ntitle: [unclosed\n---\nbody")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("/notes/Some Note.md"))
+            #expect(error.description.contains("front matter"))
+        }
+    }
+
+    @Test func aliasBombFailsFast() {
+        var yaml = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        let names = ["b", "c", "d", "e", "f", "g", "h", "i"]
+        var previous = "a"
+        for name in names {
+            yaml += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+            previous = name
+        }
+        do {
+            _ = try parse("---\n\(yaml)title: x\n---\nbody")
+            Issue.record("alias bomb accepted")
+        } catch {
+            guard case .badFrontMatter(_, _, let reason) = error else {
+                Issue.record("unexpected \(error)"); return
+            }
+            #expect(reason.contains("aliases"))
+        }
+    }
+
+    @Test func oversizedAndDeeplyNestedFrontMatter() throws {
+        let big = "---\n" + String(repeating: "key: value\n", count: 7000) + "---\nbody"
+        #expect {
+            try parse(big)
+        } throws: { error in
+            guard case IngestError.frontMatterTooLarge(_, let bytes, 65536) = error else { return false }
+            return bytes > 65536
+        }
+        let deep = "---\nx: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n---\n"
+        #expect(throws: IngestError.self) { try parse(deep) }
+        let dashes = "---\nx:\n" + String(repeating: "- ", count: 3000) + "y\n---\n"
+        #expect(throws: IngestError.self) { try parse(dashes) }
+        // An apostrophe in a plain scalar or quoted brackets cannot hide nesting from the guard.
+        let hidden = "---\na: it's\nb: " + String(repeating: "[\"]\", ", count: 3000) + "\n---\n"
+        #expect {
+            try parse(hidden)
+        } throws: { error in
+            guard case IngestError.badFrontMatter(_, _, let reason) = error else { return false }
+            return reason.contains("nesting")
+        }
+        // Ordinary quoting and comments are fine.
+        let fine = try parse("---\ntitle: \"It's [not] nested\" # comment [[[\ntags: ['a', \"b\"]\n---\nx")
+        #expect(fine.title == "It's [not] nested")
+        #expect(fine.tags == ["a", "b"])
+    }
+
+    @Test func titleFallbacks() throws {
+        #expect(try parse("intro\n\n# First Heading #\n\n# Second").title == "First Heading")
+        #expect(try parse("```\n# not a title\n```\nno heading").title == "Some Note")
+        #expect(try parse("## only h2", path: "/x/y/My.File.markdown").title == "My.File")
+    }
+
+    @Test func wikilinks() throws {
+        let doc = try parse("""
+            See [[Project Plan|the plan]] and [[Meeting Notes#Decisions]], [[ Spaced ]].
+            Also ![[diagram.png]] and [[Project Plan]] again and [[#local heading]].
+            `[[not a link]]`
+            """)
+        #expect(doc.links == ["Project Plan", "Meeting Notes", "Spaced", "diagram.png"])
+    }
+
+    @Test func inlineTags() throws {
+        let doc = try parse("""
+            # Heading is not a tag
+            ## Sub
+            Text #alpha and #beta/child, issue #1 and #2024 are numbers, #v2 is a tag.
+            A URL https://example.com/page#fragment and a#b are not tags. (#paren) ok.
+            Inline `#code` is skipped; color: &#123;
+            ```
+            #fenced
+            ```
+            ~~~python
+            # comment #fencedtoo
+            ~~~
+            Tail #Alpha duplicate, #über unicode, [a link](#anchor) is no tag.
+            """)
+        #expect(doc.tags == ["alpha", "beta/child", "v2", "paren", "über"])
+    }
+
+    @Test func dateFromFileName() throws {
+        #expect(try parse("x", path: "/daily/2024-03-05.md").date == utc(2024, 3, 5))
+        #expect(try parse("x", path: "/daily/2024-03-05 standup.md").date == utc(2024, 3, 5))
+        #expect(try parse("x", path: "/daily/20240305.md").date == utc(2024, 3, 5))
+        #expect(try parse("x", path: "/daily/2024-13-45.md").date == modified)
+        #expect(try parse("x", path: "/notes/idea.md").date == modified)
+        #expect(try parse("---\ndate: 2023-01-02\n---\n", path: "/daily/2024-03-05.md").date == utc(2023, 1, 2))
+    }
+
+    @Test func binaryAndEncodingErrors() {
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13])
+        png.append(Data(repeating: 0x41, count: 100))
+        #expect(throws: IngestError.binaryContent(path: "/n/img.md")) {
+            try MarkdownNoteParser.parse(png, path: "/n/img.md", modified: modified)
+        }
+        let controls = Data((0..<1000).map { UInt8($0 % 8 + 1) })
+        #expect(throws: IngestError.binaryContent(path: "/n/c.md")) {
+            try MarkdownNoteParser.parse(controls, path: "/n/c.md", modified: modified)
+        }
+        // Mostly Latin-1 bytes: refused.
+        let latin = Data((0..<200).map { _ in UInt8(0xE9) })
+        #expect(throws: IngestError.self) { try MarkdownNoteParser.parse(latin, path: "/n/l.md", modified: modified) }
+        // A stray invalid byte in long UTF-8 text: decoded with a replacement character.
+        var mostly = Data(String(repeating: "valid text ", count: 50).utf8)
+        mostly.append(0xFF)
+        let doc = try? MarkdownNoteParser.parse(mostly, path: "/n/m.md", modified: modified)
+        #expect(doc?.body.hasSuffix("\u{FFFD}") == true)
+    }
+
+    @Test func utf16WithByteOrderMark() throws {
+        let data = "# Titel\nÄrger #tag".data(using: .utf16)!
+        let doc = try MarkdownNoteParser.parse(data, path: "/u.md", modified: modified)
+        #expect(doc.title == "Titel")
+        #expect(doc.tags == ["tag"])
+    }
+
+    @Test func byteOrderMarkAndNoFrontMatterClosing() throws {
+        let bom = Data([0xEF, 0xBB, 0xBF]) + Data("---\ntitle: BOM\n---\nx".utf8)
+        #expect(try MarkdownNoteParser.parse(bom, path: "/a.md", modified: modified).title == "BOM")
+        // Prose between two horizontal rules is not front matter.
+        let rules = try parse("---\nSome text here: with a colon\n---\nmore")
+        #expect(rules.bodyLineOffset == 1)
+        #expect(rules.title == "Some Note")
+        // An opening rule without a closing one is not front matter.
+        let doc = try parse("---\njust a rule\n\ntext")
+        #expect(doc.bodyLineOffset == 1)
+        #expect(doc.body.hasPrefix("---"))
+    }
+
+    @Test func hugeSingleLineIsHandled() throws {
+        var s = String(repeating: "word #tag [[link]] ", count: 10)
+        s += String(repeating: "x", count: 3_000_000)
+        let doc = try parse(s)
+        #expect(doc.tags == ["tag"])
+        #expect(doc.links == ["link"])
+        #expect(doc.body.utf8.count == s.utf8.count)
+    }
+}
