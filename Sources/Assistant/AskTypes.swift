@@ -1,0 +1,162 @@
+import Foundation
+import Index
+import Inference
+import Ingest
+
+/// The outcome of one question: the answer, checked citations, and whether the sources held the answer.
+///
+/// Encodes to the `assist ask --json` shape of CLI.md (`answer`, `citations`, `found`, `model`, `seconds`)
+/// plus `first_token_seconds` and `sources`, the context the model saw (or the closest hits when nothing
+/// relevant was found), listed so users can check for themselves.
+public struct AskResult: Sendable, Equatable, Encodable {
+    public var question: String
+    public var answer: String
+    public var citations: [Citation]
+    /// False when retrieval found nothing relevant or the model said the sources lack the answer.
+    public var found: Bool
+    public var model: String
+    /// Wall time from the question to the finished answer.
+    public var seconds: Double
+    /// Wall time from the question to the first streamed token; nil when the model was not asked.
+    public var firstTokenSeconds: Double?
+    /// The context items in prompt order; when `found` is false, the closest sources.
+    public var sources: [ContextItem]
+
+    public init(
+        question: String, answer: String, citations: [Citation], found: Bool, model: String, seconds: Double,
+        firstTokenSeconds: Double?, sources: [ContextItem]
+    ) {
+        self.question = question
+        self.answer = answer
+        self.citations = citations
+        self.found = found
+        self.model = model
+        self.seconds = seconds
+        self.firstTokenSeconds = firstTokenSeconds
+        self.sources = sources
+    }
+
+    /// What users read when the sources lack the answer.
+    public static let notFoundAnswer = "I couldn't find this in your notes or mail."
+
+    /// The lines to print under a streamed answer: the citations, or, when nothing was found, the closest sources.
+    public var sourceLines: [String] {
+        if found { return citations.map(\.sourceLine) }
+        return sources.map(\.sourceLine)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case question, answer, citations, found, model, seconds, firstTokenSeconds = "first_token_seconds", sources
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(question, forKey: .question)
+        try c.encode(answer, forKey: .answer)
+        try c.encode(citations, forKey: .citations)
+        try c.encode(found, forKey: .found)
+        try c.encode(model, forKey: .model)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(firstTokenSeconds, forKey: .firstTokenSeconds)
+        try c.encode(sources.map(EncodedSource.init), forKey: .sources)
+    }
+
+    /// A context item as listed in JSON.
+    private struct EncodedSource: Encodable {
+        var item: ContextItem
+        enum CodingKeys: String, CodingKey {
+            case n, kind, score, path, lineStart = "line_start", lineEnd = "line_end", messageID = "message_id"
+            case subject, from, date
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            let hit = item.hit
+            try c.encode(item.n, forKey: .n)
+            try c.encode(hit.kind.rawValue, forKey: .kind)
+            try c.encode(hit.score, forKey: .score)
+            try c.encode(hit.path, forKey: .path)
+            try c.encode(hit.lineStart, forKey: .lineStart)
+            try c.encode(hit.lineEnd, forKey: .lineEnd)
+            try c.encode(hit.messageID, forKey: .messageID)
+            try c.encode(hit.title, forKey: .subject)
+            try c.encode(hit.from, forKey: .from)
+            try c.encode(hit.date.map(DateLabel.iso), forKey: .date)
+        }
+    }
+}
+
+/// What `Asker.ask` streams: the retrieved hits first, then answer text as it is generated, then the result.
+///
+/// `.token` pieces are display text. The exact `NOT_FOUND` sentinel is never streamed; when the answer is a
+/// not-found, the plain message is streamed instead. `AskResult.answer` is the final, cleaned answer (markers
+/// to unknown sources removed), which can differ slightly from the concatenated tokens.
+public enum AskEvent: Sendable {
+    case retrieved([SearchHit])
+    case token(String)
+    case finished(AskResult)
+}
+
+/// Filters and limits of the retrieval behind an answer, mirroring `assist ask`'s flags.
+public struct AskFilters: Sendable, Equatable {
+    public var kind: DocumentKind?
+    public var since: Date?
+    public var until: Date?
+    public var from: String?
+    public var pathContains: String?
+    public var tag: String?
+
+    public init(
+        kind: DocumentKind? = nil, since: Date? = nil, until: Date? = nil, from: String? = nil,
+        pathContains: String? = nil, tag: String? = nil
+    ) {
+        self.kind = kind
+        self.since = since
+        self.until = until
+        self.from = from
+        self.pathContains = pathContains
+        self.tag = tag
+    }
+
+    func query(text: String, limit: Int) -> SearchQuery {
+        SearchQuery(
+            text: text, limit: limit, kind: kind, since: since, until: until, from: from,
+            pathContains: pathContains, tag: tag)
+    }
+}
+
+/// How `Asker` retrieves, packs and generates.
+public struct AskOptions: Sendable {
+    /// Hits requested from the retriever.
+    public var limit: Int
+    public var filters: AskFilters
+    public var relevance: RelevanceGate
+    /// Preferred largest prompt in tokens (small models answer faster from short prompts).
+    public var maxPromptTokens: Int
+    /// Tokens reserved for the answer; also the generation limit.
+    public var answerTokens: Int
+    /// At most this many chunks in the context.
+    public var maxContextItems: Int
+    public var temperature: Float
+    public var seed: UInt64
+    /// Tokens of earlier conversation turns kept in the prompt (`RAGConversation`).
+    public var historyTokens: Int
+    /// The date the prompt calls "today" (defaults to now), so the model can reason about "last week".
+    public var today: Date?
+
+    public init(
+        limit: Int = 8, filters: AskFilters = AskFilters(), relevance: RelevanceGate = RelevanceGate(),
+        maxPromptTokens: Int = 1500, answerTokens: Int = 320, maxContextItems: Int = 6, temperature: Float = 0,
+        seed: UInt64 = 0, historyTokens: Int = 300, today: Date? = nil
+    ) {
+        self.limit = limit
+        self.filters = filters
+        self.relevance = relevance
+        self.maxPromptTokens = maxPromptTokens
+        self.answerTokens = answerTokens
+        self.maxContextItems = maxContextItems
+        self.temperature = temperature
+        self.seed = seed
+        self.historyTokens = historyTokens
+        self.today = today
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Index
+import Inference
+import Ingest
+
+/// Answers questions from the user's notes and mail: retrieve, pack, prompt, stream, check citations.
+///
+/// The model is trusted with wording only. Which sources exist, which ids are valid, what is quoted and
+/// whether anything relevant was found are all decided in code (`RelevanceGate`, `ContextPacker`,
+/// `CitationResolver`, `NotFoundDetector`).
+public struct Asker: Sendable {
+    public var retriever: any Retriever
+    public var generator: any TextGenerator
+    public var prompts: PromptLibrary
+    public var options: AskOptions
+    /// Optional meaning-based relevance for the gate (see `RelevanceGate`); nil uses word overlap only.
+    public var scorer: (any RelevanceScorer)?
+    public var detector: NotFoundDetector
+    public var resolver: CitationResolver
+
+    public init(
+        retriever: any Retriever, generator: any TextGenerator, prompts: PromptLibrary = .standard(),
+        options: AskOptions = AskOptions(), scorer: (any RelevanceScorer)? = nil,
+        detector: NotFoundDetector = NotFoundDetector(), resolver: CitationResolver = CitationResolver()
+    ) {
+        self.retriever = retriever
+        self.generator = generator
+        self.prompts = prompts
+        self.options = options
+        self.scorer = scorer
+        self.detector = detector
+        self.resolver = resolver
+    }
+
+    /// The messages sent to the model and the context items they contain.
+    public struct PreparedPrompt: Sendable, Equatable {
+        public var messages: [ChatMessage]
+        public var items: [ContextItem]
+        /// The prompt's size in the model's tokens (message texts; the chat template adds a few more).
+        public var tokens: Int
+    }
+
+    /// Streams the answer to `question`: `.retrieved`, then `.token`s, then `.finished`.
+    public func ask(_ question: String) -> AsyncThrowingStream<AskEvent, Error> {
+        ask(question, retrievalText: question, history: [])
+    }
+
+    /// Answers `question` and returns only the result.
+    public func answer(_ question: String) async throws -> AskResult {
+        try await Self.result(of: ask(question))
+    }
+
+    /// Drains an event stream to its result.
+    public static func result(of stream: AsyncThrowingStream<AskEvent, Error>) async throws -> AskResult {
+        for try await event in stream {
+            if case let .finished(result) = event { return result }
+        }
+        throw CancellationError()
+    }
+
+    /// The general form used by `RAGConversation`: retrieve with `retrievalText`, keep `history` turns
+    /// between the system prompt and the question.
+    func ask(_ question: String, retrievalText: String, history: [ChatMessage]) -> AsyncThrowingStream<AskEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await run(question, retrievalText: retrievalText, history: history, continuation: continuation)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func run(
+        _ question: String, retrievalText: String, history: [ChatMessage],
+        continuation: AsyncThrowingStream<AskEvent, Error>.Continuation
+    ) async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        func elapsed() -> Double {
+            let duration = clock.now - start
+            return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        }
+
+        let hits = try retriever.search(options.filters.query(text: retrievalText, limit: options.limit))
+        continuation.yield(.retrieved(hits))
+        // Judged against the retrieval text, so a follow-up inherits the topic of the question before it.
+        let similarities = try scorer?.similarities(question: retrievalText, hits: hits)
+        let relevant = options.relevance.relevant(hits, question: retrievalText, similarities: similarities)
+        let prepared = try prepare(question: question, hits: relevant, history: history)
+
+        guard !prepared.items.isEmpty else {
+            let closest = hits.prefix(3).enumerated().map { ContextItem(n: $0.offset + 1, hit: $0.element) }
+            continuation.yield(.token(AskResult.notFoundAnswer))
+            continuation.yield(.finished(AskResult(
+                question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
+                model: generator.modelID, seconds: elapsed(), firstTokenSeconds: nil, sources: closest)))
+            return
+        }
+
+        let sampling = SamplingOptions(
+            maxTokens: options.answerTokens, temperature: options.temperature, seed: options.seed)
+        var text = ""
+        var streamed = false
+        var firstToken: Double?
+        for try await piece in generator.generate(prepared.messages, options: sampling) {
+            try Task.checkCancellation()
+            if firstToken == nil { firstToken = elapsed() }
+            text += piece.text
+            if streamed {
+                continuation.yield(.token(piece.text))
+            } else if !detector.couldBecomeSentinel(text) {
+                // Held back until it is clear the reply is not the sentinel; flush what was held.
+                streamed = true
+                continuation.yield(.token(text))
+            }
+        }
+
+        let reply = Self.cleanReply(text)
+        if detector.isNotFound(reply) {
+            continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
+            continuation.yield(.finished(AskResult(
+                question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
+                model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken,
+                sources: prepared.items)))
+            return
+        }
+        let resolution = resolver.resolve(answer: reply, items: prepared.items, question: question)
+        let citations = resolution.citations.filter { CitationResolver.verify($0, items: prepared.items) }
+        continuation.yield(.finished(AskResult(
+            question: question, answer: resolution.answer, citations: citations, found: true,
+            model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken, sources: prepared.items)))
+    }
+
+    /// Builds the prompt for `question` over `hits` (best first), packing as many as fit the budget.
+    public func prepare(question: String, hits: [SearchHit], history: [ChatMessage] = []) throws -> PreparedPrompt {
+        let system = try prompts.template(named: PromptLibrary.Name.askSystem)
+            .render(["not_found": detector.sentinel])
+        let userTemplate = try prompts.template(named: PromptLibrary.Name.askUser)
+        var values = [
+            "question": question.trimmingCharacters(in: .whitespacesAndNewlines),
+            "today": DateLabel.day(options.today ?? Date()),
+            "not_found": detector.sentinel,
+            "context": "",
+            "timeline": "",
+        ]
+        let perMessageOverhead = 8
+        let historyCost = try history.reduce(0) { $0 + (try generator.countTokens($1.content)) + perMessageOverhead }
+        let fixed = try generator.countTokens(system) + (try generator.countTokens(userTemplate.render(values)))
+            + historyCost + 2 * perMessageOverhead
+        let window = generator.contextLength - options.answerTokens
+        guard fixed < window else {
+            throw AssistantError.contextTooSmall(
+                model: generator.modelID, contextLength: generator.contextLength, needed: fixed + options.answerTokens)
+        }
+        // Keep the preferred size, but never so small that a long question or history leaves no room for sources.
+        let budget = min(window, max(options.maxPromptTokens, fixed + 256))
+        let packer = ContextPacker(promptBudget: budget, maxItems: options.maxContextItems)
+        let items = try packer.pack(hits, fixedTokens: fixed) { try generator.countTokens($0) }
+        values["context"] = ContextPacker.render(items)
+        values["timeline"] = ContextPacker.timeline(items)
+        let user = userTemplate.render(values)
+        let messages = [ChatMessage(role: .system, content: system)] + history
+            + [ChatMessage(role: .user, content: user)]
+        let tokens = try messages.reduce(0) { $0 + (try generator.countTokens($1.content)) }
+        return PreparedPrompt(messages: messages, items: items, tokens: tokens)
+    }
+
+    /// The reply without a leading "Answer:" label and surrounding whitespace.
+    static func cleanReply(_ text: String) -> String {
+        var reply = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        for label in ["answer:", "**answer:**", "a:"] where reply.lowercased().hasPrefix(label) {
+            reply = String(reply.dropFirst(label.count)).trimmingCharacters(in: .whitespacesAndNewlines)
+            break
+        }
+        return reply
+    }
+}

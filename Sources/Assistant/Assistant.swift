@@ -1,4 +1,0 @@
-import Foundation
-import Index
-import Inference
-import Ingest

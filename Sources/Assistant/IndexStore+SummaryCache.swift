@@ -1,0 +1,4 @@
+import Index
+
+/// The index keeps summaries keyed by thread, content hash and model: exactly what `Summarizer` needs.
+extension IndexStore: SummaryCache {}

@@ -1,0 +1,93 @@
+import Foundation
+import Ingest
+
+/// Reads mbox files straight into thread transcripts, without an index.
+///
+/// Each file is read in blocks (memory stays bounded by the largest message), split with `MboxSplitter`,
+/// parsed with `MailParser`, threaded across all files with `MailThreader`, and cleaned to each sender's own
+/// words with `ReplyCleaner`. Messages that fail to parse are skipped and reported in `skipped`, so one bad
+/// message never stops a digest.
+public struct MailboxReader: Sendable {
+    /// Bytes read per block.
+    public var blockSize: Int
+
+    public init(blockSize: Int = 1 << 20) {
+        self.blockSize = max(4096, blockSize)
+    }
+
+    /// The result of reading: threads (newest activity first) and the messages that could not be parsed.
+    public struct Result: Sendable {
+        public var threads: [ThreadTranscript]
+        public var skipped: [(path: String, line: Int, error: String)]
+    }
+
+    public func read(_ paths: [String]) throws -> Result {
+        var documents: [Document] = []
+        var skipped: [(path: String, line: Int, error: String)] = []
+        for path in paths {
+            let parsed = try parse(path)
+            documents += parsed.documents
+            skipped += parsed.skipped
+        }
+        return Result(threads: Self.threads(from: documents), skipped: skipped)
+    }
+
+    /// Groups parsed mail documents into transcripts, using `MailThreader`'s thread order.
+    public static func threads(from documents: [Document]) -> [ThreadTranscript] {
+        let mail = documents.filter { $0.kind == .mail }
+        var byID: [String: Document] = [:]
+        for document in mail {
+            guard let id = document.messageID, byID[id] == nil else { continue }
+            byID[id] = document
+        }
+        let threads = MailThreader.thread(mail.map(ThreadableMessage.init))
+        return threads.map { thread in
+            let messages = thread.messageIDs.compactMap { id -> TranscriptMessage? in
+                guard let document = byID[id] else { return nil }
+                return TranscriptMessage(
+                    messageID: id, from: document.from ?? "unknown sender", to: document.to, date: document.date,
+                    text: ReplyCleaner.ownWords(document.body))
+            }
+            return ThreadTranscript(threadID: thread.id, subject: thread.subject, messages: messages)
+        }.filter { !$0.messages.isEmpty }
+    }
+
+    private func parse(_ path: String) throws -> (documents: [Document], skipped: [(path: String, line: Int, error: String)]) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw AssistantError.mailboxUnreadable(path: path, reason: "cannot open the file")
+        }
+        defer { try? handle.close() }
+        var splitter = MboxSplitter()
+        var documents: [Document] = []
+        var skipped: [(path: String, line: Int, error: String)] = []
+        func take(_ raws: [RawMessage]) {
+            for raw in raws {
+                do {
+                    documents.append(try MailParser.parse(raw, mboxPath: path))
+                } catch {
+                    skipped.append((path, raw.lineNumber, error.description))
+                }
+            }
+        }
+        while true {
+            let block: Data
+            do {
+                block = try handle.read(upToCount: blockSize) ?? Data()
+            } catch {
+                throw AssistantError.mailboxUnreadable(path: path, reason: "\(error)")
+            }
+            if block.isEmpty { break }
+            take(splitter.append(block))
+        }
+        take(splitter.finish())
+        return (documents, skipped)
+    }
+}
+
+extension Summarizer {
+    /// Reads `paths` (mbox files), summarizes the selected threads and orders them into a digest.
+    public func digest(mboxPaths paths: [String]) async throws -> SummaryDigest {
+        let threads = try MailboxReader().read(paths).threads
+        return try await digest(threads)
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+
+/// One thing someone has to do, as stated in a thread.
+public struct ActionItem: Sendable, Equatable, Codable {
+    /// Who should do it, as the thread names them; nil when unclear.
+    public var who: String?
+    public var what: String
+    /// The deadline as stated ("Friday", "2024-03-14"); nil when none was stated.
+    public var due: String?
+
+    public init(who: String?, what: String, due: String?) {
+        self.who = who
+        self.what = what
+        self.due = due
+    }
+}
+
+/// What a model's summary of a thread (or of part of one) says, parsed into sections.
+public struct SummaryNotes: Sendable, Equatable, Codable {
+    public var summary: String
+    public var decisions: [String]
+    public var actionItems: [ActionItem]
+    public var openQuestions: [String]
+
+    public init(summary: String = "", decisions: [String] = [], actionItems: [ActionItem] = [], openQuestions: [String] = []) {
+        self.summary = summary
+        self.decisions = decisions
+        self.actionItems = actionItems
+        self.openQuestions = openQuestions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case summary, decisions, actionItems = "action_items", openQuestions = "open_questions"
+    }
+
+    /// The line-based format the prompts ask for; used to feed part summaries to the merge step.
+    public var rendered: String {
+        var lines = ["SUMMARY: \(summary)", "DECISIONS:"]
+        lines += decisions.isEmpty ? ["- none"] : decisions.map { "- \($0)" }
+        lines.append("ACTIONS:")
+        lines += actionItems.isEmpty
+            ? ["- none"] : actionItems.map { "- \($0.who ?? "unassigned") | \($0.what) | \($0.due ?? "none")" }
+        lines.append("QUESTIONS:")
+        lines += openQuestions.isEmpty ? ["- none"] : openQuestions.map { "- \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Reads the `SUMMARY:` / `DECISIONS:` / `ACTIONS:` / `QUESTIONS:` format out of small-model output.
+///
+/// Small models deviate: Markdown headings (`## Decisions`), bold labels, synonyms ("Action items",
+/// "Next steps", "Open questions"), bullets as `-`, `*`, `•` or numbers, items without bullets, a chatty
+/// first line, echoed template text, "none" placeholders, missing sections. Every input yields a value;
+/// text outside any recognised section becomes the summary when there is no other.
+public enum SummaryParser {
+    enum Section { case summary, decisions, actions, questions }
+
+    public static func parse(_ output: String) -> SummaryNotes {
+        var notes = SummaryNotes()
+        var summaryLines: [String] = []
+        var preamble: [String] = []
+        var section: Section?
+        var sawHeading = false
+
+        func addItem(_ raw: String, to section: Section) {
+            let item = raw.trimmingCharacters(in: .whitespaces)
+            guard !item.isEmpty, !isPlaceholder(item) else { return }
+            switch section {
+            case .summary: summaryLines.append(item)
+            case .decisions: appendUnique(item, to: &notes.decisions)
+            case .questions: appendUnique(item, to: &notes.openQuestions)
+            case .actions:
+                if let action = parseAction(item),
+                    !notes.actionItems.contains(where: { $0.what.lowercased() == action.what.lowercased() })
+                {
+                    notes.actionItems.append(action)
+                }
+            }
+        }
+
+        for rawLine in output.components(separatedBy: .newlines) {
+            let line = stripMarkup(rawLine)
+            if line.isEmpty { continue }
+            if let (heading, rest) = heading(in: line) {
+                section = heading
+                sawHeading = true
+                if !rest.isEmpty { addItem(stripBullet(rest) ?? rest, to: heading) }
+                continue
+            }
+            guard let current = section else {
+                preamble.append(line)
+                continue
+            }
+            if current == .summary {
+                summaryLines.append(stripBullet(line) ?? line)
+            } else if let item = stripBullet(line) {
+                addItem(item, to: current)
+            } else if let first = line.first, first.isLowercase, current != .actions {
+                // A wrapped line continuing the previous item.
+                switch current {
+                case .decisions where !notes.decisions.isEmpty: notes.decisions[notes.decisions.count - 1] += " " + line
+                case .questions where !notes.openQuestions.isEmpty:
+                    notes.openQuestions[notes.openQuestions.count - 1] += " " + line
+                default: addItem(line, to: current)
+                }
+            } else {
+                addItem(line, to: current)
+            }
+        }
+        if summaryLines.isEmpty {
+            // No SUMMARY section: use the text before the first heading, minus a chatty lead-in ("Here is…:").
+            summaryLines = preamble.filter { !$0.hasSuffix(":") }
+            if !sawHeading { summaryLines = preamble }
+        }
+        notes.summary = summaryLines.filter { !isPlaceholder($0) }.joined(separator: " ")
+        return notes
+    }
+
+    // MARK: - Lines
+
+    /// The line without surrounding whitespace, Markdown heading marks and emphasis.
+    static func stripMarkup(_ line: String) -> String {
+        var text = line.trimmingCharacters(in: .whitespaces)
+        while text.hasPrefix("#") { text.removeFirst() }
+        text = text.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "__", with: "")
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The item text when `line` starts with a bullet (`-`, `*`, `•`, `+`, `–`, `1.`, `1)`, `(1)`), else nil.
+    static func stripBullet(_ line: String) -> String? {
+        let text = line.trimmingCharacters(in: .whitespaces)
+        if let first = text.first, "-*•+–—·".contains(first) {
+            return String(text.dropFirst()).trimmingCharacters(in: .whitespaces)
+        }
+        var digits = text.drop { $0 == "(" }
+        let number = digits.prefix { $0.isNumber }
+        guard !number.isEmpty, number.count <= 3 else { return nil }
+        digits = digits.dropFirst(number.count)
+        guard let mark = digits.first, mark == "." || mark == ")" else { return nil }
+        let rest = digits.dropFirst()
+        guard rest.isEmpty || rest.first?.isWhitespace == true else { return nil }
+        return rest.trimmingCharacters(in: .whitespaces)
+    }
+
+    static let headingWords: [(String, Section)] = [
+        ("summary", .summary), ("overview", .summary), ("tl;dr", .summary), ("tldr", .summary),
+        ("key decisions", .decisions), ("decisions made", .decisions), ("decisions", .decisions),
+        ("decision", .decisions),
+        ("action items", .actions), ("action item", .actions), ("actions", .actions), ("action", .actions),
+        ("next steps", .actions), ("todo", .actions), ("to-do", .actions), ("to do", .actions), ("tasks", .actions),
+        ("open questions", .questions), ("unanswered questions", .questions), ("questions", .questions),
+        ("question", .questions),
+    ]
+
+    /// The section a heading line opens and the text after its colon, or nil for an ordinary line.
+    static func heading(in line: String) -> (Section, String)? {
+        let label: Substring
+        let rest: String
+        if let colon = line.firstIndex(of: ":") {
+            label = line[..<colon]
+            rest = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        } else {
+            label = Substring(line)
+            rest = ""
+        }
+        let name = label.lowercased().trimmingCharacters(in: .whitespaces.union(.punctuationCharacters))
+            .replacingOccurrences(of: "open  ", with: "open ")
+        guard !name.isEmpty, name.split(separator: " ").count <= 3 else { return nil }
+        // Without a colon only a bare heading word counts, so "Decisions were postponed." stays text.
+        for (word, section) in headingWords where name == word {
+            return (section, rest)
+        }
+        return nil
+    }
+
+    /// "none", "N/A", "No decisions.", echoed template instructions and the like.
+    static func isPlaceholder(_ item: String) -> Bool {
+        let normalized = item.lowercased().unicodeScalars
+            .filter { CharacterSet.letters.contains($0) || $0 == " " }
+            .map(String.init).joined()
+            .split(separator: " ").joined(separator: " ")
+        if normalized.isEmpty { return true }
+        let empties: Set<String> = [
+            "none", "na", "nothing", "n a", "not applicable", "none stated", "none so far", "no", "unknown",
+            "none mentioned", "nothing yet", "none yet", "no decisions", "no decisions were made", "no actions",
+            "no action items", "no questions", "no open questions", "none identified",
+        ]
+        if empties.contains(normalized) { return true }
+        let echoes = [
+            "each decision with who decided and when", "who what due date or none",
+            "each question that is still unanswered", "each question asked and not answered in this part",
+            "two or three sentences saying what the thread is about", "what happened in this part in two or three",
+        ]
+        return echoes.contains { normalized.hasPrefix($0) }
+    }
+
+    private static func appendUnique(_ item: String, to list: inout [String]) {
+        if !list.contains(where: { $0.lowercased() == item.lowercased() }) { list.append(item) }
+    }
+
+    // MARK: - Action items
+
+    /// `who | what | due`, `who | what`, `Who: what by Friday`, `what (due 3 May)`, or just `what`.
+    static func parseAction(_ item: String) -> ActionItem? {
+        let parts = item.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count >= 2 {
+            let who = meaningful(parts[0])
+            var what = parts[1]
+            var due = parts.count >= 3 ? meaningful(parts[2].replacingOccurrences(of: "due", with: "", options: [.caseInsensitive, .anchored]).trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: ":")))) : nil
+            if due == nil, parts.count == 2 {
+                let split = splitDue(what)
+                what = split.what
+                due = split.due
+            }
+            if who?.lowercased() == "who", what.lowercased() == "what" { return nil }
+            guard !what.isEmpty, !isPlaceholder(what) else { return nil }
+            return ActionItem(who: who, what: what, due: due)
+        }
+        var who: String?
+        var what = item
+        if let colon = item.firstIndex(of: ":") {
+            let prefix = item[..<colon].trimmingCharacters(in: .whitespaces)
+            if !prefix.isEmpty, prefix.split(separator: " ").count <= 3, prefix.first?.isUppercase == true {
+                who = prefix
+                what = String(item[item.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let split = splitDue(what)
+        guard !split.what.isEmpty else { return nil }
+        return ActionItem(who: who, what: split.what, due: split.due)
+    }
+
+    /// Separates a trailing "(due X)", "due X" or "by X" deadline from the task.
+    static func splitDue(_ text: String) -> (what: String, due: String?) {
+        for marker in ["(due ", "due by ", "due: ", "due ", "deadline: ", " by "] {
+            guard let range = text.range(of: marker, options: [.caseInsensitive, .backwards]) else { continue }
+            let due = text[range.upperBound...].trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: ").")))
+            let what = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: ",;-(")))
+            guard !due.isEmpty, due.split(separator: " ").count <= 5, !what.isEmpty else { continue }
+            return (what, meaningful(due))
+        }
+        return (text, nil)
+    }
+
+    /// nil for "none", "n/a", "unknown", "not stated", "-", "TBD", empty.
+    static func meaningful(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: ".")))
+        let lowered = trimmed.lowercased()
+        let empties: Set<String> = [
+            "", "-", "none", "n/a", "na", "unknown", "not stated", "not specified", "unassigned", "nobody", "tbd",
+            "no due date", "none stated", "no deadline", "?",
+        ]
+        return empties.contains(lowered) ? nil : trimmed
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Index
+import Inference
+import Testing
+@testable import Assistant
+
+/// The ask pipeline's own logic (gating, streaming, citation checking), driven by a scripted generator.
+/// Answer quality with a real model is covered by `EndToEndTests`.
+@Suite struct AskerPipelineTests {
+    let hits = [
+        noteHit(1, path: "notes/launch.md", text: "The launch date was set to March 14 after the review.", date: "2024-02-01", score: 0.9),
+        mailHit(2, subject: "Re: launch", from: "Ana <ana@x.org>", text: "The launch moves to April 2 because QA found a blocker.", date: "2024-03-01", messageID: "abc@x.org", score: 0.8),
+    ]
+
+    func events(_ stream: AsyncThrowingStream<AskEvent, Error>) async throws -> (tokens: String, result: AskResult, retrieved: Int) {
+        var tokens = ""
+        var result: AskResult?
+        var retrieved = -1
+        for try await event in stream {
+            switch event {
+            case let .retrieved(hits): retrieved = hits.count
+            case let .token(text): tokens += text
+            case let .finished(final): result = final
+            }
+        }
+        return (tokens, try #require(result), retrieved)
+    }
+
+    @Test func answersStreamAndCarryOnlyVerifiedCitations() async throws {
+        let generator = ScriptedGenerator(reply: "The launch moves to April 2 [2], earlier it was March 14 [1][5].")
+        let asker = Asker(retriever: FixedRetriever(hits), generator: generator, prompts: packagedLibrary,
+                          options: AskOptions(today: day("2024-03-10")))
+        let (tokens, result, retrieved) = try await events(asker.ask("When is the launch?"))
+        #expect(retrieved == 2)
+        #expect(tokens == "The launch moves to April 2 [2], earlier it was March 14 [1][5].")
+        #expect(result.found)
+        #expect(result.answer == "The launch moves to April 2 [2], earlier it was March 14 [1].")
+        #expect(result.citations.map(\.n) == [1, 2])
+        #expect(result.firstTokenSeconds != nil)
+        #expect(result.model == "scripted")
+        let prompt = try #require(generator.prompts.first)
+        #expect(prompt.first?.role == .system)
+        #expect(prompt.first?.content.contains("NOT_FOUND") == true)
+        let user = try #require(prompt.last?.content)
+        #expect(user.contains("Today is 2024-03-10."))
+        #expect(user.contains("<<<SOURCE [2] email | subject: Re: launch | from: Ana <ana@x.org> | date: 2024-03-01"))
+        #expect(user.hasSuffix("If the sources do not answer it, reply with exactly NOT_FOUND.\n"))
+        #expect(user.contains("Source dates, newest first: [2] 2024-03-01, [1] 2024-02-01\n"))
+        #expect(result.sourceLines == ["[1] notes/launch.md:1-1 (2024-02-01)", "[2] Re: launch — Ana <ana@x.org>, 2024-03-01 <abc@x.org>"])
+    }
+
+    @Test func sentinelIsNeverStreamedAndBecomesThePlainMessage() async throws {
+        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "NOT_FOUND"), prompts: packagedLibrary)
+        let (tokens, result, _) = try await events(asker.ask("What is the wifi password?"))
+        #expect(tokens == AskResult.notFoundAnswer)
+        #expect(!result.found)
+        #expect(result.answer == "I couldn't find this in your notes or mail.")
+        #expect(result.citations.isEmpty)
+        #expect(result.sources.count == 2, "the closest sources are still shown")
+    }
+
+    @Test func irrelevantRetrievalSkipsTheModel() async throws {
+        let generator = ScriptedGenerator(reply: "should not be asked")
+        var options = AskOptions()
+        options.relevance = RelevanceGate(minimumScore: 0.95)
+        let asker = Asker(retriever: FixedRetriever(hits), generator: generator, prompts: packagedLibrary, options: options)
+        let result = try await asker.answer("When is the launch?")
+        #expect(!result.found)
+        #expect(generator.prompts.isEmpty)
+        #expect(result.firstTokenSeconds == nil)
+        #expect(result.sources.map(\.hit.chunkID) == [1, 2])
+
+        let lexical = Asker(retriever: FixedRetriever(hits), generator: generator, prompts: packagedLibrary)
+        #expect(try await !lexical.answer("Which wifi password does the cottage use?").found)
+        #expect(generator.prompts.isEmpty, "no hit shares a content word with the question")
+    }
+
+    @Test func jsonHasTheCLIShape() async throws {
+        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "April 2 [2]."), prompts: packagedLibrary)
+        let result = try await asker.answer("When is the launch?")
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as? [String: Any])
+        for key in ["answer", "citations", "found", "model", "seconds", "first_token_seconds"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        let citation = try #require((object["citations"] as? [[String: Any]])?.first)
+        for key in ["n", "path", "line_start", "line_end", "message_id", "date", "quote"] {
+            #expect(citation[key] != nil, "missing \(key)")
+        }
+        #expect(citation["date"] as? String == "2024-03-01T12:00:00Z")
+        #expect(citation["quote"] as? String == "The launch moves to April 2 because QA found a blocker.")
+    }
+
+    @Test func conversationRetrievesWithThePreviousQuestionAndKeepsHistory() async throws {
+        let retriever = FixedRetriever(hits)
+        let generator = ScriptedGenerator(reply: "The launch moves to April 2 [2].")
+        let conversation = RAGConversation(asker: Asker(retriever: retriever, generator: generator, prompts: packagedLibrary))
+        _ = try await Asker.result(of: conversation.ask("When is the launch?"))
+        _ = try await Asker.result(of: conversation.ask("Why did it move?"))
+        #expect(retriever.queries.map(\.text) == ["When is the launch?", "When is the launch? Why did it move?"])
+        let second = try #require(generator.prompts.last)
+        try #require(second.map(\.role) == [.system, .user, .assistant, .user])
+        #expect(second[1].content == "When is the launch?")
+        #expect(second[2].content == "The launch moves to April 2 [2].")
+        #expect(await conversation.turns.count == 2)
+    }
+}
+
+@Suite struct MailboxReaderTests {
+    @Test func readsThreadsAndOwnWordsFromAnMboxInBlocks() throws {
+        let mbox = """
+            From ana@x.org Mon Jan  1 10:00:00 2024
+            From: Ana <ana@x.org>
+            To: Dana <dana@x.org>
+            Subject: Launch
+            Date: Mon, 1 Jan 2024 10:00:00 +0000
+            Message-ID: <a1@x.org>
+
+            We decided to launch on March 14.
+
+            From bob@x.org Tue Jan  2 10:00:00 2024
+            From: Bob <bob@x.org>
+            To: Ana <ana@x.org>, Dana <dana@x.org>
+            Subject: Re: Launch
+            Date: Tue, 2 Jan 2024 10:00:00 +0000
+            Message-ID: <b1@x.org>
+            In-Reply-To: <a1@x.org>
+            References: <a1@x.org>
+
+            Sounds good, I will book the venue.
+
+            On Mon, 1 Jan 2024, Ana wrote:
+            > We decided to launch on March 14.
+
+            From carol@x.org Wed Jan  3 10:00:00 2024
+            From: Carol <carol@x.org>
+            To: Dana <dana@x.org>
+            Subject: Lunch
+            Date: Wed, 3 Jan 2024 10:00:00 +0000
+            Message-ID: <c1@x.org>
+
+            Lunch on Friday?
+
+            """
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("reader-\(UUID().uuidString).mbox")
+        try mbox.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let result = try MailboxReader(blockSize: 4096).read([url.path])
+        #expect(result.skipped.isEmpty)
+        let launch = try #require(result.threads.first { $0.threadID == "a1@x.org" })
+        #expect(launch.messages.map(\.messageID) == ["a1@x.org", "b1@x.org"])
+        #expect(launch.messages[1].text == "Sounds good, I will book the venue.")
+        #expect(result.threads.count == 2)
+
+        #expect(throws: AssistantError.self) { try MailboxReader().read([url.path + ".missing"]) }
+    }
+}
+
+@Suite struct RelevanceGateTests {
+    let hits = [
+        noteHit(1, path: "a.md", text: "The router is an RT-AX86U in the hallway.", score: 0.03),
+        noteHit(2, path: "b.md", text: "Groceries: milk, eggs.", score: 0.02),
+        noteHit(3, path: "c.md", text: "Passwords live in the password manager, not in notes.", score: 0.01),
+    ]
+
+    @Test func bestSimilarityDecidesAndContextKeepsSimilarOrWordyHits() {
+        let gate = RelevanceGate(minimumSimilarity: 0.5, contextSimilarity: 0.3, lexicalCoverage: 0.6)
+        #expect(gate.relevant(hits, question: "Which router do we have?", similarities: [0.7, 0.1, 0.35]).map(\.chunkID) == [1, 3])
+        #expect(gate.relevant(hits, question: "What is my passport number?", similarities: [0.45, 0.1, 0.2]).isEmpty)
+        // Exact words keep a hit the embedding scored low, once something relevant was found at all.
+        #expect(gate.relevant(hits, question: "password manager", similarities: [0.6, 0.1, 0.1]).map(\.chunkID) == [1, 3])
+        #expect(gate.relevant(hits, question: "password manager", similarities: [0.2, 0.1, 0.1]).isEmpty)
+    }
+
+    @Test func withoutSimilaritiesAnySharedWordKeepsAllHits() {
+        let gate = RelevanceGate(minimumScore: 0.015)
+        #expect(gate.relevant(hits, question: "router model?").map(\.chunkID) == [1, 2])
+        #expect(gate.relevant(hits, question: "capital of France?").isEmpty)
+    }
+
+    @Test func cosineOfEmbeddings() {
+        #expect(abs(EmbeddingRelevanceScorer.cosine([1, 0], [1, 0]) - 1) < 1e-9)
+        #expect(abs(EmbeddingRelevanceScorer.cosine([1, 0], [0, 2])) < 1e-9)
+        #expect(EmbeddingRelevanceScorer.cosine([1], [1, 2]) == 0)
+    }
+}
