@@ -222,7 +222,8 @@ func crashTest(in work: String) throws {
     for round in 0..<10 {
         let child = Process()
         child.executableURL = executable
-        child.arguments = ["--child-sync", database, notesFolder, mboxPath]
+        // Alternate which source goes first so that kills land inside mbox batches as well as notes.
+        child.arguments = ["--child-sync", database] + (round % 2 == 0 ? [mboxPath, notesFolder] : [notesFolder, mboxPath])
         try child.run()
         let delay = 0.2 + Double(random.next() % 1000) / 1000 * 2.5
         Thread.sleep(forTimeInterval: delay)

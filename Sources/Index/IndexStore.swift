@@ -14,7 +14,7 @@ import Darwin
 /// All SQL of the project lives in this module. Reads run concurrently with a sync thanks to WAL; only one
 /// sync runs at a time (see `SyncLock`). The type is `Sendable`: it holds a `DatabasePool` and immutable
 /// settings, plus a lock-protected cache of the vector matrix.
-public final class IndexStore: Retriever, @unchecked Sendable {
+public final class IndexStore: Retriever, Sendable {
     /// The database file.
     public let path: String
     /// Computes chunk vectors during `sync` and query vectors during `search`; nil means BM25 only.
@@ -58,6 +58,8 @@ public final class IndexStore: Retriever, @unchecked Sendable {
         configuration.foreignKeysEnabled = true
         configuration.label = "assist-index"
         configuration.prepareDatabase { db in
+            // WAL + NORMAL: a commit survives a process crash (kill -9) and the file is never corrupted by
+            // a power cut; at worst the last commits before the cut are lost, and the next sync redoes them.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
@@ -377,8 +379,76 @@ enum JSONList {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Decodes a JSON array of strings. A direct scan rather than `JSONDecoder`: rethreading reads the
+    /// references of every message in the index, and a decoder per row would dominate that.
+    /// Anything that is not such an array decodes as empty.
     static func decode(_ text: String?) -> [String] {
-        guard let text, let data = text.data(using: .utf8) else { return [] }
-        return (try? JSONDecoder().decode([String].self, from: data)) ?? []
+        guard var text, text.utf8.count > 2 else { return [] }
+        return text.withUTF8 { bytes -> [String] in
+            var result: [String] = []
+            var index = 0
+            func skipSpace() {
+                while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x09 || bytes[index] == 0x0D {
+                    index += 1
+                }
+            }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return [] }
+            index += 1
+            while true {
+                skipSpace()
+                guard index < bytes.count else { return [] }
+                if bytes[index] == UInt8(ascii: "]") { return result }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "\"") else { return [] }
+                index += 1
+                var value: [UInt8] = []
+                var scalars = ""
+                var hasEscapes = false
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") {
+                        hasEscapes = true
+                        scalars += String(decoding: value, as: UTF8.self)
+                        value.removeAll()
+                        index += 1
+                        guard index < bytes.count else { return [] }
+                        switch bytes[index] {
+                        case UInt8(ascii: "n"): scalars += "\n"
+                        case UInt8(ascii: "t"): scalars += "\t"
+                        case UInt8(ascii: "r"): scalars += "\r"
+                        case UInt8(ascii: "b"): scalars += "\u{08}"
+                        case UInt8(ascii: "f"): scalars += "\u{0C}"
+                        case UInt8(ascii: "u"):
+                            guard index + 4 < bytes.count,
+                                let code = UInt32(String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self), radix: 16)
+                            else { return [] }
+                            index += 4
+                            var scalar = Unicode.Scalar(code)
+                            // A surrogate pair spells one scalar above U+FFFF.
+                            if (0xD800..<0xDC00).contains(code), index + 6 < bytes.count, bytes[index + 1] == UInt8(ascii: "\\"),
+                                bytes[index + 2] == UInt8(ascii: "u"),
+                                let low = UInt32(String(decoding: bytes[(index + 3)...(index + 6)], as: UTF8.self), radix: 16),
+                                (0xDC00..<0xE000).contains(low)
+                            {
+                                scalar = Unicode.Scalar(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00))
+                                index += 6
+                            }
+                            scalars.unicodeScalars.append(scalar ?? "\u{FFFD}")
+                        default: value.append(bytes[index])
+                        }
+                        index += 1
+                    } else {
+                        value.append(bytes[index])
+                        index += 1
+                    }
+                }
+                guard index < bytes.count else { return [] }
+                index += 1
+                result.append(hasEscapes ? scalars + String(decoding: value, as: UTF8.self) : String(decoding: value, as: UTF8.self))
+            }
+        }
     }
 }

@@ -227,3 +227,18 @@ import Ingest
         #expect(TextNormalizer.comparable("Ünïcode  stays") == "Ünïcode stays")
     }
 }
+
+@Suite struct JSONListTests {
+    @Test func roundTripsAwkwardStrings() {
+        let lists: [[String]] = [
+            [], ["a@b.example"], ["with \"quotes\"", "back\\slash", "slash/ok", "tab\tnew\nline", "é ü 😀", "\u{01}"],
+        ]
+        for list in lists {
+            #expect(JSONList.decode(JSONList.encode(list)) == list)
+        }
+        #expect(JSONList.decode(#"[ "x" , "\ud83d\ude00" ]"#) == ["x", "😀"])
+        #expect(JSONList.decode("not json") == [])
+        #expect(JSONList.decode(#"["unterminated"#) == [])
+        #expect(JSONList.decode(nil) == [])
+    }
+}
