@@ -69,16 +69,30 @@ struct EmbeddingBenchmarkTests {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["-m", model.path, "-p", "128", "-n", "0", "-embd", "1", "-t", "\(threads)", "-r", "10", "-o", "json"]
             let output = Pipe()
+            let errors = Pipe()
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            process.standardError = errors
             try process.run()
+            // Drain stderr concurrently so a chatty llama-bench never blocks on a full pipe.
+            let log = LogCollector()
+            let reader = Thread { log.data = errors.fileHandleForReading.readDataToEndOfFile() }
+            reader.start()
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
+            while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
             let runs = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
+            if runs.isEmpty {
+                let lastLines = String(decoding: log.data, as: UTF8.self).split(separator: "\n").suffix(3)
+                print("bench llama.cpp threads=\(threads): llama-bench failed: \(lastLines.joined(separator: " | "))")
+            }
             for run in runs {
                 let tokens = run["avg_ts"] as? Double ?? 0
                 print("bench llama.cpp threads=\(threads): \(String(format: "%.1f", tokens / 128)) passages/s (\(String(format: "%.0f", tokens)) tokens/s)")
             }
         }
     }
+}
+
+private final class LogCollector: @unchecked Sendable {
+    var data = Data()
 }
