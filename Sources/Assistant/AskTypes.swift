@@ -137,6 +137,8 @@ public struct AskOptions: Sendable {
     /// At most this many chunks in the context.
     public var maxContextItems: Int
     public var temperature: Float
+    /// Greater than 1 discourages the loops small models fall into at temperature 0.
+    public var repetitionPenalty: Float
     public var seed: UInt64
     /// Tokens of earlier conversation turns kept in the prompt (`RAGConversation`).
     public var historyTokens: Int
@@ -145,7 +147,8 @@ public struct AskOptions: Sendable {
 
     public init(
         limit: Int = 8, filters: AskFilters = AskFilters(), relevance: RelevanceGate = RelevanceGate(),
-        maxPromptTokens: Int = 1500, answerTokens: Int = 320, maxContextItems: Int = 6, temperature: Float = 0,
+        maxPromptTokens: Int = 1500, answerTokens: Int = 200, maxContextItems: Int = 6, temperature: Float = 0,
+        repetitionPenalty: Float = 1.1,
         seed: UInt64 = 0, historyTokens: Int = 300, today: Date? = nil
     ) {
         self.limit = limit
@@ -155,6 +158,7 @@ public struct AskOptions: Sendable {
         self.answerTokens = answerTokens
         self.maxContextItems = maxContextItems
         self.temperature = temperature
+        self.repetitionPenalty = repetitionPenalty
         self.seed = seed
         self.historyTokens = historyTokens
         self.today = today

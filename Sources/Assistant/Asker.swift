@@ -101,8 +101,11 @@ public struct Asker: Sendable {
             return
         }
 
+        // Stopping at the fence marker ends the "copy the next source block" mode small models slip into;
+        // retrieved text cannot contain the marker, so no real answer needs it.
         let sampling = SamplingOptions(
-            maxTokens: options.answerTokens, temperature: options.temperature, seed: options.seed)
+            maxTokens: options.answerTokens, temperature: options.temperature,
+            repetitionPenalty: options.repetitionPenalty, seed: options.seed, stop: [ContextFence.marker])
         var text = ""
         var streamed = false
         var firstToken: Double?

@@ -17,26 +17,24 @@ public struct ContextItem: Sendable, Equatable {
         self.text = text ?? hit.text
     }
 
-    /// The fenced block for the prompt: a header line with id, kind, origin and date, the neutralized text,
-    /// and a closing line. Document text cannot forge either fence line (see `ContextFence`).
+    /// The fenced block for the prompt: a header line with id, date first (so the model sees which source is
+    /// newest), kind and origin; the neutralized text with instruction-like sentences withheld; a closing line.
+    /// Document text cannot forge either fence line (see `ContextFence`).
     public var fencedBlock: String {
-        var header = "\(ContextFence.marker)SOURCE [\(n)] "
+        var header = "\(ContextFence.marker)SOURCE [\(n)] | \(DateLabel.day(hit.date)) | "
         switch hit.kind {
         case .note:
             // The folder and file name identify a note for the model; the full path only costs tokens.
             let shortPath = hit.path.split(separator: "/").suffix(2).joined(separator: "/")
-            header += "note \(ContextFence.headerField(shortPath)) lines \(hit.lineStart)-\(hit.lineEnd)"
-            let title = ContextFence.headerField(hit.title)
-            if !title.isEmpty { header += " | title: \(title)" }
+            header += "note \"\(ContextFence.headerField(hit.title))\" (\(ContextFence.headerField(shortPath)))"
             if let heading = hit.heading.map(ContextFence.headerField), !heading.isEmpty {
-                header += " | section: \(heading)"
+                header += " > \(heading)"
             }
         case .mail:
-            header += "email | subject: \(ContextFence.headerField(hit.title))"
-            if let from = hit.from.map(ContextFence.headerField), !from.isEmpty { header += " | from: \(from)" }
+            header += "email \"\(ContextFence.headerField(hit.title))\""
+            if let from = hit.from.map(ContextFence.headerField), !from.isEmpty { header += " from \(from)" }
         }
-        header += " | date: \(DateLabel.day(hit.date))"
-        let body = ContextFence.neutralize(text).trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = ContextFence.neutralize(InjectionFilter.withhold(text)).trimmingCharacters(in: .whitespacesAndNewlines)
         return header + "\n" + body + "\n\(ContextFence.marker)END SOURCE [\(n)]"
     }
 

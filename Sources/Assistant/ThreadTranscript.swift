@@ -65,7 +65,7 @@ public struct ThreadTranscript: Sendable, Equatable {
     static func entry(_ message: TranscriptMessage) -> String {
         let when = message.date.map(DateLabel.minute) ?? "undated"
         let header = ContextFence.headerField("\(message.from), \(when):")
-        let body = ContextFence.neutralize(message.text.trimmingCharacters(in: .whitespacesAndNewlines))
+        let body = ContextFence.neutralize(InjectionFilter.withhold(message.text).trimmingCharacters(in: .whitespacesAndNewlines))
         return header + "\n" + (body.isEmpty ? "(no new text)" : body)
     }
 

@@ -60,3 +60,23 @@ public struct EmbedderTokenCounter: TokenCounting {
     public init(embedder: any Embedder) { self.embedder = embedder }
     public func countTokens(_ text: String) -> Int { embedder.countTokens(text) }
 }
+
+extension Workspace {
+    /// The chat model from `chat_backend`/`chat_model` (or `override`, e.g. `--model smollm2-135m`,
+    /// `ollama:llama3.2`, a path to a .gguf file): a server, or the built-in engine loading the GGUF once.
+    public func makeGenerator(override: String? = nil, contextLength: Int? = nil) async throws -> any TextGenerator {
+        let choice = config.chatChoice(override: override)
+        if let remote = try await config.connectRemoteGenerator(choice) { return remote }
+        let resolved = try models.resolve(choice.model)
+        return try BuiltinGenerator(
+            path: resolved.path, modelID: resolved.name, contextLength: contextLength ?? 4096, threads: config.threads)
+    }
+
+    /// An `Asker` over `store` with the configured prompts and the embedder (when there is one) as the
+    /// relevance judge, so abstention looks at meaning and not only shared words.
+    public func makeAsker(store: IndexStore, generator: any TextGenerator, options: AskOptions) -> Asker {
+        Asker(
+            retriever: store, generator: generator, prompts: .standard(), options: options,
+            scorer: store.embedder.map { EmbeddingRelevanceScorer(embedder: $0) })
+    }
+}

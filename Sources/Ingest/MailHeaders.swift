@@ -82,8 +82,6 @@ struct MailHeaders: Sendable {
         }
         finishField()
     }
-
-    init(fields: [(name: String, value: String)]) { self.fields = fields }
 }
 
 /// RFC 2047 encoded words (`=?charset?B|Q?text?=`) in header values.

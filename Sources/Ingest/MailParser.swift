@@ -224,7 +224,13 @@ struct MIMEWalker {
         }
         var text = TextDecoding.decode(decoded, charset: charset)
         text = TextScan.normalizeNewlines(text)
-        if type == "text/html" || type == "text/enriched" { text = HTMLText.text(fromHTML: text) }
+        if type == "text/html" || type == "text/enriched" {
+            text = HTMLText.text(fromHTML: text)
+        } else {
+            let stripped = UUEncodedBlocks.strip(text)
+            text = stripped.text
+            attachments += stripped.names
+        }
         guard TextScan.hasContent(text) else { return }
         if firstTextByteOffset == nil, part.buffer == 0 { firstTextByteOffset = part.body.lowerBound }
         // Keep leading indentation of the first line (code, quotes); drop only surrounding blank lines.

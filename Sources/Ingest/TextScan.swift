@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Small byte-level string helpers for hot paths.
 ///
 /// Foundation's `trimmingCharacters`, `replacingOccurrences` and friends go through NSString on Linux
@@ -20,45 +26,7 @@ extension StringProtocol {
         return self[start..<end]
     }
 
-    /// Empty or only spaces, tabs and carriage returns.
-    var isBlankLine: Bool { utf8.allSatisfy(Self.isSpace) }
-
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
-
-    /// Whether the text starts with `prefix` (given in lowercase), ignoring ASCII case.
-    func hasPrefixIgnoringCase(_ prefix: String) -> Bool {
-        var it = utf8.makeIterator()
-        for p in prefix.utf8 {
-            guard let b = it.next(), TextScan.fold(b) == p else { return false }
-        }
-        return true
-    }
-
-    /// Whether the text ends with `suffix` (given in lowercase), ignoring ASCII case.
-    func hasSuffixIgnoringCase(_ suffix: String) -> Bool {
-        let s = Array(suffix.utf8)
-        let u = utf8
-        guard u.count >= s.count else { return false }
-        return zip(u.suffix(s.count), s).allSatisfy { TextScan.fold($0) == $1 }
-    }
-
-    /// Whether `needle` (given in lowercase) occurs anywhere, ignoring ASCII case.
-    func containsIgnoringCase(_ needle: String) -> Bool {
-        let n = Array(needle.utf8)
-        guard let first = n.first else { return true }
-        let u = Array(utf8)
-        guard u.count >= n.count else { return false }
-        var i = 0
-        while i <= u.count - n.count {
-            if TextScan.fold(u[i]) == first {
-                var k = 1
-                while k < n.count, TextScan.fold(u[i + k]) == n[k] { k += 1 }
-                if k == n.count { return true }
-            }
-            i += 1
-        }
-        return false
-    }
 }
 
 enum TextScan {
@@ -87,46 +55,63 @@ enum TextScan {
 
     /// CRLF and lone CR become LF.
     static func normalizeNewlines(_ s: String) -> String {
-        guard s.utf8.contains(0x0D) else { return s }
-        var out = [UInt8]()
-        out.reserveCapacity(s.utf8.count)
-        var previousCR = false
-        for b in s.utf8 {
-            if b == 0x0D { out.append(0x0A); previousCR = true; continue }
-            if b == 0x0A && previousCR { previousCR = false; continue }
-            previousCR = false
-            out.append(b)
-        }
-        return String(decoding: out, as: UTF8.self)
+        var s = s
+        return s.withUTF8 { u -> String? in
+            guard let base = u.baseAddress, memchr(base, 0x0D, u.count) != nil else { return nil }
+            var out = [UInt8]()
+            out.reserveCapacity(u.count)
+            var i = 0
+            while i < u.count {
+                let b = u[i]
+                if b == 0x0D {
+                    out.append(0x0A)
+                    if i + 1 < u.count, u[i + 1] == 0x0A { i += 1 }
+                } else {
+                    out.append(b)
+                }
+                i += 1
+            }
+            return String(decoding: out, as: UTF8.self)
+        } ?? s
     }
 
     /// Drops blank lines at both ends and trailing spaces on every line.
     static func trimBlankLinesAndTrailingSpaces(_ s: String) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(s.utf8.count)
-        var line = [UInt8]()
-        var pendingNewlines = 0
-        func flush() {
-            while let last = line.last, last == 0x20 || last == 0x09 { line.removeLast() }
-            if line.isEmpty {
-                pendingNewlines += 1
-            } else {
-                if !out.isEmpty { out.append(contentsOf: repeatElement(0x0A, count: pendingNewlines + 1)) }
-                out.append(contentsOf: line)
-                pendingNewlines = 0
+        var s = s
+        return s.withUTF8 { u in
+            var out = [UInt8]()
+            out.reserveCapacity(u.count)
+            var pendingNewlines = 0
+            var lineStart = 0
+            let n = u.count
+            while lineStart <= n {
+                var lineEnd = lineStart
+                if let base = u.baseAddress, lineStart < n, let nl = memchr(base + lineStart, 0x0A, n - lineStart) {
+                    lineEnd = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+                } else {
+                    lineEnd = n
+                }
+                var end = lineEnd
+                while end > lineStart, u[end - 1] == 0x20 || u[end - 1] == 0x09 { end -= 1 }
+                if end == lineStart {
+                    pendingNewlines += 1
+                } else {
+                    if !out.isEmpty { out.append(contentsOf: repeatElement(0x0A, count: pendingNewlines + 1)) }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: u[lineStart..<end]))
+                    pendingNewlines = 0
+                }
+                lineStart = lineEnd + 1
             }
-            line.removeAll(keepingCapacity: true)
+            return String(decoding: out, as: UTF8.self)
         }
-        for b in s.utf8 {
-            if b == 0x0A { flush() } else { line.append(b) }
-        }
-        flush()
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Whether the text has anything but whitespace.
     static func hasContent(_ s: String) -> Bool {
-        s.utf8.contains { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x0C) }
-            && !s.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
+        var s = s
+        let asciiContent = s.withUTF8 { u in
+            u.contains { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x0C) && $0 < 0x80 }
+        }
+        return asciiContent || !s.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
     }
 }

@@ -15,9 +15,9 @@ struct Assist: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IndexCommand.self, SearchCommand.self, StatusCommand.self,
-            EmbedCommand.self, TokenizeCommand.self,
-            ModelsCommand.self, ConfigCommand.self, ScheduleCommand.self,
+            IndexCommand.self, SearchCommand.self, AskCommand.self, SummarizeCommand.self, StatusCommand.self,
+            RunCommand.self, ChatCommand.self, EmbedCommand.self, TokenizeCommand.self, BenchCommand.self,
+            ModelsCommand.self, EvalCommand.self, ConfigCommand.self, ScheduleCommand.self,
         ]
     )
 

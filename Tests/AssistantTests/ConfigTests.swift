@@ -48,7 +48,7 @@ struct TemporaryHome: ~Copyable {
         #expect(config.openaiURL == "http://127.0.0.1:1234/v1")
         #expect(config.openaiAPIKey == nil && config.userEmail == nil && config.serveToken == nil)
         #expect(config.serveHost == "127.0.0.1" && config.servePort == 11435)
-        #expect(config.threads >= 1 && config.contextTokens == 2048)
+        #expect(config.threads >= 1 && config.contextTokens == 1000)
         #expect(loaded.sources[.db] == .derived(from: .home))
         #expect(loaded.sources[.chatModel] == .defaultValue)
     }

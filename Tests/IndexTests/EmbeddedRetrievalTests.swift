@@ -63,13 +63,29 @@ enum ModelLocator {
         #expect(hybrid.mrr >= 0.5)
         #expect(vector.recallAtK > 0.3)
 
-        // Same model under another id: everything is re-embedded, and the report says so.
-        let renamed = try BertEmbedder(directory: try ModelLocator.miniLM(), name: "minilm-l6-v2-renamed")
-        let again = try IndexStore(path: scratch.dbPath, embedder: renamed)
-        let second = try again.sync([root.appendingPathComponent("notes").path], options: options)
+    }
+
+    @Test func changingTheModelReembedsVisibly() throws {
+        let directory = try ModelLocator.miniLM()
+        let scratch = try Scratch()
+        try scratch.write("notes/a.md", note(title: "Router", body: "The router sits in the hallway cupboard."))
+        try scratch.write("notes/b.md", note(title: "Garden", body: "Tomatoes go in the raised bed by the fence."))
+        let first = try IndexStore(path: scratch.dbPath, embedder: try BertEmbedder(directory: directory))
+        let initial = try first.sync([scratch.path("notes")])
+        #expect(initial.embedded == initial.chunks)
+        #expect(initial.notices.isEmpty)
+        #expect(try first.sync([scratch.path("notes")]).embedded == 0)
+        let hit = try first.search(SearchQuery(text: "where is the wifi box", limit: 1), mode: .vector)
+        #expect(hit.first?.title == "Router")
+
+        // Same weights under another id: every chunk is re-embedded, and the report says so.
+        let renamed = try IndexStore(path: scratch.dbPath, embedder: try BertEmbedder(directory: directory, name: "minilm-l6-v2-renamed"))
+        let second = try renamed.sync([scratch.path("notes")])
         #expect(second.notices.contains { $0.contains("re-embedding") })
-        #expect(second.embedded == status.chunks)
-        #expect(try again.status().embedded == status.chunks)
+        #expect(second.embedded == initial.chunks)
+        let status = try renamed.status()
+        #expect(status.embeddingModel == "minilm-l6-v2-renamed")
+        #expect(status.embedded == status.chunks)
     }
 }
 

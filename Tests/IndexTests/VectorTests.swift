@@ -25,9 +25,10 @@ func randomUnitVectors(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]]
 @Suite struct VectorMatrixTests {
     @Test func quantizedScanFindsTheExactNeighbours() {
         let dimensions = 384
-        let vectors = randomUnitVectors(20_000, dimensions: dimensions, seed: 7)
+        // Above the 4096-row threshold, so the Int8 pass picks the candidates.
+        let vectors = randomUnitVectors(6000, dimensions: dimensions, seed: 7)
         let matrix = VectorMatrix(dimensions: dimensions, rows: vectors.enumerated().map { (Int64($0.offset + 1), $0.element) })
-        let queries = randomUnitVectors(20, dimensions: dimensions, seed: 99)
+        let queries = randomUnitVectors(8, dimensions: dimensions, seed: 99)
         var found = 0
         for query in queries {
             let exact = vectors.enumerated().map { (Int64($0.offset + 1), zip($0.element, query).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
@@ -36,7 +37,7 @@ func randomUnitVectors(_ count: Int, dimensions: Int, seed: UInt64) -> [[Float]]
             found += Set(exact).intersection(approximate).count
             #expect(approximate.first == exact.first)
         }
-        #expect(Double(found) / 200 >= 0.95)
+        #expect(Double(found) / 80 >= 0.95)
     }
 
     @Test func identicalVectorIsItsOwnNearestAndScoresOne() {

@@ -100,7 +100,7 @@ import Testing
         }
         let deep = "---\nx: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n---\n"
         #expect(throws: IngestError.self) { try parse(deep) }
-        let dashes = "---\n" + String(repeating: "- ", count: 3000) + "x\n---\n"
+        let dashes = "---\nx:\n" + String(repeating: "- ", count: 3000) + "y\n---\n"
         #expect(throws: IngestError.self) { try parse(dashes) }
         // An apostrophe in a plain scalar or quoted brackets cannot hide nesting from the guard.
         let hidden = "---\na: it's\nb: " + String(repeating: "[\"]\", ", count: 3000) + "\n---\n"
@@ -188,6 +188,10 @@ import Testing
     @Test func byteOrderMarkAndNoFrontMatterClosing() throws {
         let bom = Data([0xEF, 0xBB, 0xBF]) + Data("---\ntitle: BOM\n---\nx".utf8)
         #expect(try MarkdownNoteParser.parse(bom, path: "/a.md", modified: modified).title == "BOM")
+        // Prose between two horizontal rules is not front matter.
+        let rules = try parse("---\nSome text here: with a colon\n---\nmore")
+        #expect(rules.bodyLineOffset == 1)
+        #expect(rules.title == "Some Note")
         // An opening rule without a closing one is not front matter.
         let doc = try parse("---\njust a rule\n\ntext")
         #expect(doc.bodyLineOffset == 1)

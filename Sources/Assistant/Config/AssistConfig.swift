@@ -32,7 +32,7 @@ public enum BackendKind: String, Sendable, Codable, CaseIterable {
 /// openai_api_key = "sk-…"             # only if the server wants one
 ///
 /// threads = 4                         # CPU threads for the built-in engine
-/// context_tokens = 2048               # retrieved context given to the model per answer
+/// context_tokens = 1000               # prompt budget per answer (prefill time grows with it)
 /// user_email = "me@example.org"       # who "you" are in mail digests
 ///
 /// serve_host = "127.0.0.1"            # `assist serve`
@@ -60,7 +60,8 @@ public struct AssistConfig: Sendable, Codable, Equatable {
     public var openaiAPIKey: String?
     /// CPU threads for the built-in engine. Default: the number of cores.
     public var threads: Int
-    /// Tokens of retrieved context packed into one answer's prompt (further capped by the model's window).
+    /// Largest prompt for one answer, retrieved context included; on 2 cores every 250 tokens cost about a
+    /// second before the first word appears, so the default stays small.
     public var contextTokens: Int
     /// The user's own address, so digests can tell what was asked of them.
     public var userEmail: String?

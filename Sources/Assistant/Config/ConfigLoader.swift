@@ -240,7 +240,7 @@ public struct ConfigLoader: Sendable {
         case .ollamaURL: return (.string("http://127.0.0.1:11434"), .defaultValue)
         case .openaiURL: return (.string("http://127.0.0.1:1234/v1"), .defaultValue)
         case .threads: return (.integer(max(1, ProcessInfo.processInfo.activeProcessorCount)), .defaultValue)
-        case .contextTokens: return (.integer(2048), .defaultValue)
+        case .contextTokens: return (.integer(1000), .defaultValue)
         case .serveHost: return (.string("127.0.0.1"), .defaultValue)
         case .servePort: return (.integer(11435), .defaultValue)
         case .openaiAPIKey, .userEmail, .serveToken: return nil
