@@ -1,11 +1,18 @@
 import Foundation
-import Inference
 import Testing
+
+@testable import Inference
 
 /// Throughput of the MiniLM embedder, run by hand in a release build:
 /// `ASSIST_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter EmbeddingBenchmarkTests`.
-/// Prints numbers; asserts nothing about time (machines are noisy).
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["ASSIST_BENCH"] != nil))
+/// Prints numbers and asserts nothing about time (machines are noisy). When a `llama-bench` is on PATH,
+/// MiniLM is converted to a BERT GGUF and measured with it in the same run, as a yardstick.
+///
+/// Measured 2026-11-26 on the 2-core AVX-512 EPYC while other builds kept the load near 8 (so wall-clock
+/// rates are starved; "per CPU time × threads" is what idle cores would give), 128-token passages:
+/// bf16 2 threads 55-58 passages/s wall, 237-241 per CPU time; f32 2 threads 36-45 wall, 145-147 per CPU
+/// time; llama.cpp (f32 GGUF, native build) in the same minutes 13-16 passages/s at 1 thread, 3 at 2.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["ASSIST_BENCH"] != nil), .serialized)
 struct EmbeddingBenchmarkTests {
     @Test func passagesPerSecond() throws {
         let dir = try EmbeddingTestSupport.miniLMDirectory()
@@ -42,5 +49,50 @@ struct EmbeddingBenchmarkTests {
                 }
             }
         }
+        try Self.llamaBench()
     }
+
+    /// Runs `llama-bench` (if on PATH) on MiniLM converted to GGUF: pp128 with embeddings, 1 and 2 threads.
+    static func llamaBench() throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        guard let binary = path.split(separator: ":").map({ "\($0)/llama-bench" })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else {
+            print("bench llama.cpp: no llama-bench on PATH, column skipped")
+            return
+        }
+        let model = FileManager.default.temporaryDirectory.appendingPathComponent("minilm-bench-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: model) }
+        try EmbeddingGGUFTests.convertMiniLM(to: model)
+        for threads in [1, 2] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["-m", model.path, "-p", "128", "-n", "0", "-embd", "1", "-t", "\(threads)", "-r", "10", "-o", "json"]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            // Drain stderr concurrently so a chatty llama-bench never blocks on a full pipe.
+            let log = LogCollector()
+            let reader = Thread { log.data = errors.fileHandleForReading.readDataToEndOfFile() }
+            reader.start()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+            let runs = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
+            if runs.isEmpty {
+                let lastLines = String(decoding: log.data, as: UTF8.self).split(separator: "\n").suffix(3)
+                print("bench llama.cpp threads=\(threads): llama-bench failed: \(lastLines.joined(separator: " | "))")
+            }
+            for run in runs {
+                let tokens = run["avg_ts"] as? Double ?? 0
+                print("bench llama.cpp threads=\(threads): \(String(format: "%.1f", tokens / 128)) passages/s (\(String(format: "%.0f", tokens)) tokens/s)")
+            }
+        }
+    }
+}
+
+private final class LogCollector: @unchecked Sendable {
+    var data = Data()
 }

@@ -100,6 +100,7 @@ struct EmbeddingGGUFTests {
             ("bert.block_count", .u32(6)), ("bert.attention.head_count", .u32(12)),
             ("bert.attention.layer_norm_epsilon", .f32(1e-12)), ("bert.attention.causal", .bool(false)),
             ("bert.pooling_type", .u32(1)), ("tokenizer.ggml.model", .string("bert")),
+            ("tokenizer.ggml.pre", .string("default")), ("tokenizer.ggml.token_type_count", .u32(2)),
             ("tokenizer.ggml.tokens", .strings(pieces)), ("tokenizer.ggml.token_type", .ints(control.map { $0 ? 3 : 1 })),
             ("tokenizer.ggml.unknown_token_id", .u32(100)), ("tokenizer.ggml.bos_token_id", .u32(101)),
             ("tokenizer.ggml.seperator_token_id", .u32(102)), ("tokenizer.ggml.padding_token_id", .u32(0)),
