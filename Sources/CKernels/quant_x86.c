@@ -14,7 +14,9 @@
 // vpdpbusd wants an unsigned operand: flip the sign bit (w + 128) and subtract 128 * sum(a) afterwards.
 #define QK_SIGNED_DOT(w, a) QK_DPBUSD(_mm256_xor_si256((w), _mm256_set1_epi8((char)0x80)), (a))
 #define QK_SIGNED_DOT_BIAS 128.0f
+#define QK_TILE 8  // 32 vector registers: eight accumulators fit
 #include "quant_simd.inc"
+#undef QK_TILE
 #undef QK_SFX
 #undef QK_TGT
 #undef QK_DPBUSD
@@ -39,6 +41,7 @@ static inline QK_TGT __m256i qk_expand_bits_avx2(uint32_t bits) {
 // |w| * sign(a, w): both operands stay within vpmaddubsw's range for int8 weights.
 #define QK_SIGNED_DOT(w, a) QK_DPBUSD(_mm256_sign_epi8((w), (w)), _mm256_sign_epi8((a), (w)))
 #define QK_SIGNED_DOT_BIAS 0.0f
+#define QK_TILE 4  // 16 vector registers
 #include "quant_simd.inc"
 
 QK_TGT float qk_dot_f32_avx2(const float *a, const float *b, int n) {
