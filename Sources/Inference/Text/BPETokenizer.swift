@@ -160,17 +160,17 @@ public final class BPETokenizer: TextTokenizer {
         var next = Array(1...n)
         next[n - 1] = -1
         var alive = [Bool](repeating: true, count: n)
-        var heap = PairHeap()
-
-        func consider(_ left: Int) {
+        func candidate(_ left: Int) -> PairHeap.Entry? {
             let right = next[left]
-            guard left >= 0, right >= 0 else { return }
+            guard left >= 0, right >= 0 else { return nil }
             let key = UInt64(UInt32(bitPattern: ids[left])) << 32 | UInt64(UInt32(bitPattern: ids[right]))
-            if let m = merges[key] {
-                heap.push(PairHeap.Entry(rank: m.rank, left: Int32(left), leftID: ids[left], rightID: ids[right]))
-            }
+            guard let m = merges[key] else { return nil }
+            return PairHeap.Entry(rank: m.rank, left: Int32(left), leftID: ids[left], rightID: ids[right], merged: m.merged)
         }
-        for i in 0..<(n - 1) { consider(i) }
+        var heap = PairHeap(unordered: (0..<(n - 1)).compactMap(candidate))
+        func consider(_ left: Int) {
+            if let c = candidate(left) { heap.push(c) }
+        }
 
         while let top = heap.pop() {
             let left = Int(top.left)
@@ -178,9 +178,7 @@ public final class BPETokenizer: TextTokenizer {
             guard alive[left], ids[left] == top.leftID else { continue }
             let right = next[left]
             guard right >= 0, ids[right] == top.rightID else { continue }
-            let key = UInt64(UInt32(bitPattern: top.leftID)) << 32 | UInt64(UInt32(bitPattern: top.rightID))
-            guard let m = merges[key] else { continue }
-            ids[left] = m.merged
+            ids[left] = top.merged
             alive[right] = false
             next[left] = next[right]
             if next[right] >= 0 { prev[next[right]] = left }
@@ -204,9 +202,20 @@ private struct PairHeap {
         var left: Int32
         var leftID: Int32
         var rightID: Int32
+        var merged: Int32
         func precedes(_ o: Entry) -> Bool { rank != o.rank ? rank < o.rank : left < o.left }
     }
-    private var items: [Entry] = []
+    private var items: [Entry]
+
+    /// Builds the heap bottom-up in linear time.
+    init(unordered: [Entry]) {
+        items = unordered
+        var i = items.count / 2 - 1
+        while i >= 0 {
+            siftDown(i)
+            i -= 1
+        }
+    }
 
     mutating func push(_ e: Entry) {
         items.append(e)
@@ -224,18 +233,22 @@ private struct PairHeap {
         let last = items.removeLast()
         if !items.isEmpty {
             items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1
-                let r = l + 1
-                var best = i
-                if l < items.count && items[l].precedes(items[best]) { best = l }
-                if r < items.count && items[r].precedes(items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
+            siftDown(0)
         }
         return first
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1
+            let r = l + 1
+            var best = i
+            if l < items.count && items[l].precedes(items[best]) { best = l }
+            if r < items.count && items[r].precedes(items[best]) { best = r }
+            if best == i { return }
+            items.swapAt(i, best)
+            i = best
+        }
     }
 }
