@@ -14,7 +14,9 @@
 // vpdpbusd wants an unsigned operand: flip the sign bit (w + 128) and subtract 128 * sum(a) afterwards.
 #define QK_SIGNED_DOT(w, a) QK_DPBUSD(_mm256_xor_si256((w), _mm256_set1_epi8((char)0x80)), (a))
 #define QK_SIGNED_DOT_BIAS 128.0f
+#define QK_TILE 8  // 32 vector registers: eight accumulators fit
 #include "quant_simd.inc"
+#undef QK_TILE
 #undef QK_SFX
 #undef QK_TGT
 #undef QK_DPBUSD
@@ -39,6 +41,7 @@ static inline QK_TGT __m256i qk_expand_bits_avx2(uint32_t bits) {
 // |w| * sign(a, w): both operands stay within vpmaddubsw's range for int8 weights.
 #define QK_SIGNED_DOT(w, a) QK_DPBUSD(_mm256_sign_epi8((w), (w)), _mm256_sign_epi8((a), (w)))
 #define QK_SIGNED_DOT_BIAS 0.0f
+#define QK_TILE 4  // 16 vector registers
 #include "quant_simd.inc"
 
 QK_TGT float qk_dot_f32_avx2(const float *a, const float *b, int n) {
@@ -80,7 +83,26 @@ QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint1
         acc[i] = _mm256_setzero_ps();
     }
     float mx = -INFINITY;
-    for (int j = 0; j < visible; j++) {
+    int j = 0;
+    // Four keys at a time: independent sums hide the FMA latency, and one reduction serves all four.
+    for (; j + 4 <= visible; j += 4) {
+        const uint16_t *k0 = keys + (size_t)j * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+        for (int i = 0; i < nv; i++) {
+            s0 = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + 8 * i))), s0);
+            s1 = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k1 + 8 * i))), s1);
+            s2 = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k2 + 8 * i))), s2);
+            s3 = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k3 + 8 * i))), s3);
+        }
+        // Transpose-reduce: lane sums of s0..s3 into one vector of four totals.
+        __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
+        __m256 h = _mm256_hadd_ps(h01, h23);
+        __m128 totals = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        totals = _mm_mul_ps(totals, _mm_set1_ps(scale));
+        _mm_storeu_ps(scores + j, totals);
+        for (int k = 0; k < 4; k++) mx = scores[j + k] > mx ? scores[j + k] : mx;
+    }
+    for (; j < visible; j++) {
         const uint16_t *k = keys + (size_t)j * stride;
         __m256 sum = _mm256_setzero_ps();
         for (int i = 0; i < nv; i++)
@@ -90,13 +112,13 @@ QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint1
         mx = s > mx ? s : mx;
     }
     float total = 0;
-    for (int j = 0; j < visible; j++) {
+    for (j = 0; j < visible; j++) {
         float e = expf(scores[j] - mx);
         scores[j] = e;
         total += e;
     }
     float inv = 1.0f / total;
-    for (int j = 0; j < visible; j++) {
+    for (j = 0; j < visible; j++) {
         const uint16_t *v = values + (size_t)j * stride;
         float p = _cvtsh_ss(_cvtss_sh(scores[j] * inv, _MM_FROUND_TO_NEAREST_INT));
         __m256 pv = _mm256_set1_ps(p);

@@ -144,7 +144,7 @@ struct RandomBlocks {
         let n = 512, rows = 5
         let rowBytes = rng.row(type, n: n).count
         let weights = (0..<rows).flatMap { _ in rng.row(type, n: n) }
-        for tokens in [1, 6] {
+        for tokens in [1, 11] {  // 11: full 8- and 4-token tiles plus a remainder
             let x = (0..<(tokens * n)).map { _ in rng.float(-2...2) }
             var q = [Int8](repeating: 0, count: tokens * n)
             var d = [Float](repeating: 0, count: tokens * n / 32), s = d
