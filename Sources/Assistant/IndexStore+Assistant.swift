@@ -1,4 +1,5 @@
 import Index
+import Inference
 
 /// The index keeps summaries keyed by thread, content hash and model: exactly what `Summarizer` needs.
 extension IndexStore: SummaryCache {}
