@@ -183,3 +183,14 @@ import Testing
         #expect(EmbeddingRelevanceScorer.cosine([1], [1, 2]) == 0)
     }
 }
+
+@Suite struct BareReplyTests {
+    @Test func aReplyOfOnlyCitationMarkersIsNotAnAnswer() async throws {
+        let hits = [noteHit(1, path: "notes/r.md", text: "Main router: ASUS RT-AX86U.", score: 0.9)]
+        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "[1][2]"), prompts: packagedLibrary)
+        let result = try await asker.answer("Which router do we have?")
+        #expect(!result.found)
+        #expect(Asker.hasWords("The router is an RT-AX86U [1]."))
+        #expect(!Asker.hasWords(" [1] [2, 3]. "))
+    }
+}
