@@ -57,7 +57,9 @@ public struct Summarizer: Sendable {
     }
 
     /// Summarizes the threads passing the `since`/`threadID` filters and orders them into a digest.
-    public func digest(_ threads: [ThreadTranscript]) async throws -> SummaryDigest {
+    public func digest(
+        _ threads: [ThreadTranscript], progress: (@Sendable (_ done: Int, _ total: Int, _ subject: String) -> Void)? = nil
+    ) async throws -> SummaryDigest {
         var recipientCounts: [String: Int] = [:]
         for thread in threads {
             for message in thread.messages {
@@ -65,10 +67,13 @@ public struct Summarizer: Sendable {
             }
         }
         var summaries: [ThreadSummary] = []
-        for thread in select(threads) {
+        let selected = select(threads)
+        for (i, thread) in selected.enumerated() {
             try Task.checkCancellation()
+            progress?(i, selected.count, thread.subject)
             summaries.append(try await summarize(thread))
         }
+        progress?(selected.count, selected.count, "")
         return SummaryDigest.ordered(summaries, userAddress: options.userAddress, recipientCounts: recipientCounts)
     }
 

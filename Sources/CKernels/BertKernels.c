@@ -206,7 +206,7 @@ AVX512 static inline __m512 gelu512(__m512 x) {
 }
 
 /* Adds bias, applies GELU, and stores an MR×32 tile of accumulators to y (rows/cols clipped). */
-AVX512 static inline void store_tile(__m512 acc[MR][2], float *y, int ldy, int rows, int cols, const float *bias,
+AVX512 static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][2], float *y, int ldy, int rows, int cols, const float *bias,
                                      int gelu) {
     __mmask16 lo = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
     __mmask16 hi = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
@@ -226,7 +226,7 @@ AVX512 static inline void store_tile(__m512 acc[MR][2], float *y, int ldy, int r
 
 /* One MR×32 tile over the whole k: 16 accumulators stay in registers; each step loads two weight vectors
  * and broadcasts one activation per row. */
-AVX512 static inline void tile_f32(const float *a, int lda, const float *panel, int k, __m512 acc[MR][2]) {
+AVX512 static inline __attribute__((always_inline)) void tile_f32(const float *a, int lda, const float *panel, int k, __m512 acc[MR][2]) {
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int kk = 0; kk < k; kk++) {
         __m512 b0 = _mm512_loadu_ps(panel + (size_t)kk * NR);
@@ -239,10 +239,18 @@ AVX512 static inline void tile_f32(const float *a, int lda, const float *panel, 
     }
 }
 
-AVX512 static void gemm_f32_avx512(const float *x, int m, int k, const float *packed, int n, const float *bias,
-                                   float *y, int gelu) {
+/* y[m][n] (row stride ldy) = a[m][k] (row stride lda) · packed + bias, GELU when asked. Rows are processed
+ * in blocks that stay in L2 while each 32-column weight panel sweeps over them. Returns 0 when out of memory. */
+AVX512 static int gemm_f32_strided(const float *a, int lda, int m, int k, const float *packed, int n,
+                                   const float *bias, float *y, int ldy, int gelu) {
     int block = row_block(k);
     float *tail = NULL; /* zero-padded copy of the last partial row tile */
+    int full = m / MR * MR;
+    if (full < m) {
+        tail = calloc((size_t)MR * (k > 0 ? k : 1), sizeof(float));
+        if (!tail) return 0;
+        for (int r = 0; r < m - full; r++) memcpy(tail + (size_t)r * k, a + (size_t)(full + r) * lda, (size_t)k * sizeof(float));
+    }
     for (int m0 = 0; m0 < m; m0 += block) {
         int m1 = m0 + block < m ? m0 + block : m;
         for (int p = 0; p < panels(n); p++) {
@@ -251,25 +259,21 @@ AVX512 static void gemm_f32_avx512(const float *x, int m, int k, const float *pa
             const float *pb = bias ? bias + p * NR : NULL;
             for (int i = m0; i < m1; i += MR) {
                 int rows = m1 - i < MR ? m1 - i : MR;
-                const float *a = x + (size_t)i * k;
-                if (rows < MR) {
-                    if (!tail) {
-                        tail = calloc((size_t)MR * k, sizeof(float));
-                        if (!tail) {
-                            gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
-                            return;
-                        }
-                        memcpy(tail, a, (size_t)rows * k * sizeof(float));
-                    }
-                    a = tail;
-                }
+                const float *rowsA = rows < MR ? tail : a + (size_t)i * lda;
+                int stride = rows < MR ? k : lda;
                 __m512 acc[MR][2];
-                tile_f32(a, k, panel, k, acc);
-                store_tile(acc, y + (size_t)i * n + p * NR, n, rows, cols, pb, gelu);
+                tile_f32(rowsA, stride, panel, k, acc);
+                store_tile(acc, y + (size_t)i * ldy + p * NR, ldy, rows, cols, pb, gelu);
             }
         }
     }
     free(tail);
+    return 1;
+}
+
+AVX512 static void gemm_f32_avx512(const float *x, int m, int k, const float *packed, int n, const float *bias,
+                                   float *y, int gelu) {
+    if (!gemm_f32_strided(x, k, m, k, packed, n, bias, y, n, gelu)) gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
 }
 
 AVX512 static void layernorm_avx512(float *x, const float *residual, const float *gamma, const float *beta,
@@ -302,59 +306,65 @@ AVX512 static void layernorm_avx512(float *x, const float *residual, const float
     }
 }
 
-/* Per head: transpose K into scratch so each query row's scores come out 16 keys at a time, softmax the
- * row in place, then accumulate the probability-weighted value rows (head_dim a multiple of 16). */
-AVX512 static void attention_avx512(const float *qkv, int tokens, int hidden, int heads, float *out,
-                                    float *scratch) {
+/* Per head, two small GEMMs on the packed-panel kernel: scores = Q·Kᵀ (K packed as the weight panels),
+ * a row softmax, then context = P·V (V packed likewise). Scratch layout: K panels, scores, V panels. */
+AVX512 static int attention_avx512(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch) {
     int dh = hidden / heads;
-    int padded = (tokens + 15) & ~15;
-    float *kt = scratch;                      /* dh × padded */
-    float *scores = scratch + (size_t)dh * padded; /* padded */
+    int keyPanels = panels(tokens);
+    int width = keyPanels * NR; /* row stride of the score matrix */
+    float *kpanel = scratch;
+    float *scores = kpanel + (size_t)keyPanels * dh * NR;
+    float *vpanel = scores + (size_t)tokens * width;
     float scale = 1.0f / sqrtf((float)dh);
     size_t stride = (size_t)3 * hidden;
     for (int h = 0; h < heads; h++) {
-        for (int j = 0; j < padded; j++) {
-            for (int c = 0; c < dh; c++) {
-                kt[(size_t)c * padded + j] = j < tokens ? qkv[j * stride + hidden + h * dh + c] : 0.0f;
+        const float *q = qkv + h * dh;
+        const float *key = qkv + hidden + h * dh;
+        const float *value = qkv + 2 * hidden + h * dh;
+        for (int p = 0; p < keyPanels; p++) {
+            float *panel = kpanel + (size_t)p * dh * NR;
+            for (int j = 0; j < NR; j++) {
+                int t = p * NR + j;
+                for (int c = 0; c < dh; c++) panel[(size_t)c * NR + j] = t < tokens ? key[t * stride + c] * scale : 0.0f;
             }
         }
+        if (!gemm_f32_strided(q, (int)stride, tokens, dh, kpanel, tokens, NULL, scores, width, 0)) return 0;
         for (int i = 0; i < tokens; i++) {
-            const float *q = qkv + i * stride + h * dh;
+            float *row = scores + (size_t)i * width;
             __m512 best = _mm512_set1_ps(-INFINITY);
-            for (int j = 0; j < padded; j += 16) {
-                __m512 s = _mm512_setzero_ps();
-                for (int c = 0; c < dh; c++) {
-                    s = _mm512_fmadd_ps(_mm512_set1_ps(q[c]), _mm512_loadu_ps(kt + (size_t)c * padded + j), s);
-                }
-                s = _mm512_mul_ps(s, _mm512_set1_ps(scale));
+            for (int j = 0; j < tokens; j += 16) {
                 int left = tokens - j;
                 __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-                s = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-INFINITY), s);
-                _mm512_storeu_ps(scores + j, s);
-                best = _mm512_max_ps(best, s);
+                best = _mm512_mask_max_ps(best, valid, best, _mm512_maskz_loadu_ps(valid, row + j));
             }
             __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
             __m512 total = _mm512_setzero_ps();
-            for (int j = 0; j < padded; j += 16) {
-                __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(scores + j), top));
+            for (int j = 0; j < tokens; j += 16) {
                 int left = tokens - j;
                 __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-                e = _mm512_maskz_mov_ps(valid, e);
-                _mm512_storeu_ps(scores + j, e);
+                __m512 e = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + j), top)));
                 total = _mm512_add_ps(total, e);
+                _mm512_mask_storeu_ps(row + j, valid, e);
             }
-            float inv = 1.0f / _mm512_reduce_add_ps(total);
-            float *o = out + (size_t)i * hidden + h * dh;
-            for (int c = 0; c < dh; c += 16) {
-                __m512 acc = _mm512_setzero_ps();
-                for (int j = 0; j < tokens; j++) {
-                    acc = _mm512_fmadd_ps(_mm512_set1_ps(scores[j]),
-                                          _mm512_loadu_ps(qkv + j * stride + 2 * hidden + h * dh + c), acc);
-                }
-                _mm512_storeu_ps(o + c, _mm512_mul_ps(acc, _mm512_set1_ps(inv)));
+            __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
+            for (int j = 0; j < tokens; j += 16) {
+                int left = tokens - j;
+                __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+                _mm512_mask_storeu_ps(row + j, valid, _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, row + j), inv));
             }
         }
+        for (int p = 0; p < panels(dh); p++) {
+            float *panel = vpanel + (size_t)p * tokens * NR;
+            for (int t = 0; t < tokens; t++) {
+                for (int j = 0; j < NR; j++) {
+                    int c = p * NR + j;
+                    panel[(size_t)t * NR + j] = c < dh ? value[t * stride + c] : 0.0f;
+                }
+            }
+        }
+        if (!gemm_f32_strided(scores, width, tokens, tokens, vpanel, dh, NULL, out + h * dh, hidden, 0)) return 0;
     }
+    return 1;
 }
 
 AVX512BF16 static void gemm_bf16_avx512(const float *x, int m, int k, const uint16_t *packed, int n,
@@ -446,16 +456,17 @@ void bert_add_layernorm(float *x, const float *residual, const float *gamma, con
 }
 
 size_t bert_attention_scratch_count(int tokens, int head_dim) {
-    size_t padded = (size_t)((tokens + 15) & ~15);
-    return padded * (size_t)(head_dim + 1);
+    size_t width = (size_t)panels(tokens) * NR;
+    size_t kpanel = width * (size_t)head_dim;
+    size_t scores = (size_t)tokens * width;
+    size_t vpanel = (size_t)tokens * (size_t)panels(head_dim) * NR;
+    size_t total = kpanel + scores + vpanel;
+    return total > (size_t)tokens ? total : (size_t)tokens; /* the portable path needs one score row */
 }
 
 void bert_attention(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch, int isa) {
 #if BERT_X86
-    if (isa >= BERT_ISA_AVX512 && (hidden / heads) % 16 == 0) {
-        attention_avx512(qkv, tokens, hidden, heads, out, scratch);
-        return;
-    }
+    if (isa >= BERT_ISA_AVX512 && attention_avx512(qkv, tokens, hidden, heads, out, scratch)) return;
 #endif
     (void)isa;
     attention_portable(qkv, tokens, hidden, heads, out, scratch);

@@ -37,18 +37,24 @@ extension IndexStore {
 
     /// Searches with the given retrievers.
     ///
-    /// The question's time words are read first (`TemporalIntent`): a range ("last week", "in March")
-    /// becomes a date filter unless the query sets one (and if nothing matches inside the range, the range
-    /// turns into a preference instead); "latest/current/most recent" adds recency as a third ranked list
-    /// to the fusion. Then BM25 and vector candidates are fused with RRF, filtered, stripped of
+    /// The question's time words are read first (`TemporalIntent`): a relative range ("last week",
+    /// "since May") becomes a date filter unless the query sets one (and if nothing matches inside it, a
+    /// preference instead); a calendar range ("in October") ranks documents dated inside it first without
+    /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
+    /// ranked list to the fusion. Then BM25 and vector candidates are fused with RRF, filtered, stripped of
     /// near-duplicates (same text, or mail quoting a better hit), and hits that stop mid-thought are joined
     /// with the next chunk of their document.
     public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
         guard query.limit > 0 else { return [] }
         let intent = TemporalIntent.parse(query.text, now: now)
-        let text = FullTextQuery.terms(in: intent.remainder).isEmpty ? query.text : intent.remainder
+        let remainder = ([intent.remainder] + intent.calendarWords).joined(separator: " ")
+        let text = FullTextQuery.terms(in: intent.remainder).isEmpty ? query.text : remainder
         var filters = SearchFilters(query)
         let rangeFromQuestion = query.since == nil && query.until == nil && intent.hasRange
+        if rangeFromQuestion && intent.rangeIsSoft {
+            filters.preferredRange = (intent.since, intent.until)
+            return try rankedHits(text: text, filters: filters, mode: mode, limit: query.limit, prefersRecent: intent.prefersRecent)
+        }
         if rangeFromQuestion {
             filters.since = intent.since
             filters.until = intent.until
@@ -57,7 +63,7 @@ extension IndexStore {
         if hits.isEmpty && rangeFromQuestion {
             var relaxed = SearchFilters(query)
             relaxed.preferredRange = (intent.since, intent.until)
-            hits = try rankedHits(text: text, filters: relaxed, mode: mode, limit: query.limit, prefersRecent: true)
+            hits = try rankedHits(text: text, filters: relaxed, mode: mode, limit: query.limit, prefersRecent: intent.prefersRecent)
         }
         return hits
     }
@@ -77,16 +83,19 @@ extension IndexStore {
         let candidates = Array(Set(lists.joined()))
         guard !candidates.isEmpty else { return [] }
         var rows = try candidateRows(candidates)
-        if prefersRecent || filters.preferredRange != nil {
-            // Newest first (undated last); inside a preferred range first when one was asked for.
-            let byDate = candidates.sorted { a, b in
-                let left = rows[a], right = rows[b]
-                let inLeft = filters.inPreferredRange(left?.date), inRight = filters.inPreferredRange(right?.date)
-                if inLeft != inRight { return inLeft }
-                let l = left?.date ?? -.infinity, r = right?.date ?? -.infinity
-                return l != r ? l > r : a < b
-            }
-            lists.append(byDate)
+        func newestFirst(_ a: Int64, _ b: Int64) -> Bool {
+            let l = rows[a]?.date ?? -.infinity, r = rows[b]?.date ?? -.infinity
+            return l != r ? l > r : a < b
+        }
+        if prefersRecent {
+            // Recency as one more ranked list: among topical candidates, newer ranks higher.
+            lists.append(candidates.sorted(by: newestFirst))
+            weights.append(1)
+        }
+        if filters.preferredRange != nil {
+            // Only documents dated inside the range earn this list's score, so they rise clearly above
+            // equally relevant documents outside it.
+            lists.append(candidates.filter { filters.inPreferredRange(rows[$0]?.date) }.sorted(by: newestFirst))
             weights.append(1)
         }
         let fused = RankFusion.fuse(lists, weights: weights)

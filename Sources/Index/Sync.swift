@@ -446,11 +446,15 @@ struct SyncRun {
     private mutating func removeVanished(scan: SourceScanner.Result, known: [String: SourceRecord]) throws {
         guard !scan.scannedFolders.isEmpty else { return }
         let present = Set(scan.files.map(\.path))
-        let vanished = known.keys.filter { path in
+        let vanished = known.values.filter { record in
+            let path = record.path
             guard !present.contains(path) else { return false }
             guard scan.scannedFolders.contains(where: { path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else { return false }
-            return !scan.unreadable.contains(where: { path == $0 || path.hasPrefix($0 + "/") })
-        }.sorted()
+            guard !scan.unreadable.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) else { return false }
+            // A folder scan only collects notes: an mbox indexed on its own that sits inside the folder
+            // is gone only if the file is.
+            return record.kind == .note || !FileManager.default.fileExists(atPath: path)
+        }.map(\.path).sorted()
         for (index, path) in vanished.enumerated() {
             try checkCancelled()
             progress(SyncProgress(phase: .removing, done: index, total: vanished.count, currentPath: path))
@@ -675,15 +679,36 @@ enum VectorBlob {
     }
 }
 
-/// Text compared for near-duplicates: quote markers dropped, whitespace collapsed, lowercased.
+/// Text compared for near-duplicates: quote markers (`>`) at line starts dropped, runs of whitespace
+/// collapsed to one space, ASCII letters lowercased. Works on UTF-8 bytes in one pass: it runs for every
+/// chunk stored.
 enum TextNormalizer {
     static func comparable(_ text: String) -> String {
-        var lines: [Substring] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            var rest = line.drop(while: { $0 == " " || $0 == "\t" })
-            while rest.first == ">" { rest = rest.dropFirst().drop(while: { $0 == " " }) }
-            if !rest.isEmpty { lines.append(rest) }
+        var output: [UInt8] = []
+        var copy = text
+        copy.withUTF8 { bytes in
+            output.reserveCapacity(bytes.count)
+            var atLineStart = true
+            var pendingSpace = false
+            for byte in bytes {
+                switch byte {
+                case 0x0A:
+                    atLineStart = true
+                    pendingSpace = !output.isEmpty
+                case 0x20, 0x09, 0x0D:
+                    if !atLineStart { pendingSpace = !output.isEmpty }
+                case UInt8(ascii: ">") where atLineStart:
+                    continue
+                default:
+                    atLineStart = false
+                    if pendingSpace {
+                        output.append(0x20)
+                        pendingSpace = false
+                    }
+                    output.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                }
+            }
         }
-        return lines.joined(separator: " ").split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
+        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -12,16 +12,28 @@ public struct TemporalIntent: Sendable, Equatable {
     public var until: Date?
     /// The question asks for the newest state of things.
     public var prefersRecent: Bool
+    /// The range came from a calendar name ("in October", "during 2025", "on 2026-03-14"), which may be
+    /// about the content ("what are we reading in October?") rather than the document's date: search
+    /// ranks documents inside it first instead of excluding the rest. Relative phrases ("last week",
+    /// "yesterday", "since May") are about when things were written and filter.
+    public var rangeIsSoft: Bool
+    /// The calendar words consumed ("October", "2026"), which stay useful as search terms.
+    public var calendarWords: [String]
     /// The question without its time words, for text search ("what did Ana say last week" → "what did
     /// Ana say"), so that "week" does not become a search term.
     public var remainder: String
 
     public var hasRange: Bool { since != nil || until != nil }
 
-    public init(since: Date? = nil, until: Date? = nil, prefersRecent: Bool = false, remainder: String) {
+    public init(
+        since: Date? = nil, until: Date? = nil, prefersRecent: Bool = false, rangeIsSoft: Bool = false,
+        calendarWords: [String] = [], remainder: String
+    ) {
         self.since = since
         self.until = until
         self.prefersRecent = prefersRecent
+        self.rangeIsSoft = rangeIsSoft
+        self.calendarWords = calendarWords
         self.remainder = remainder
     }
 
@@ -97,6 +109,7 @@ public struct TemporalIntent: Sendable, Equatable {
                 continue
             }
             if word == "yesterday" {
+                intent.rangeIsSoft = false
                 intent.since = calendar.date(byAdding: .day, value: -1, to: today)
                 intent.until = today.addingTimeInterval(-0.001)
                 remove(index..<(index + 1))
@@ -163,7 +176,9 @@ public struct TemporalIntent: Sendable, Equatable {
                     default:
                         intent.since = start
                         intent.until = end
+                        intent.rangeIsSoft = true
                     }
+                    intent.calendarWords.append(contentsOf: lower[(index + 1)..<(index + consumed)])
                     remove(index..<(index + consumed))
                     continue
                 }

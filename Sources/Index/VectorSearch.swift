@@ -1,4 +1,5 @@
 import Foundation
+import IndexKernels
 
 /// All vectors of one embedding model in one contiguous block of memory, for brute-force cosine search.
 ///
@@ -14,6 +15,9 @@ public struct VectorMatrix: Sendable {
     private let scales: [Float]
 
     public var count: Int { chunkIDs.count }
+
+    /// The instruction set the Int8 scan uses on this machine ("avx512-vnni", "avx2" or "portable").
+    public static var scanInstructionSet: String { String(cString: index_scan_isa()) }
 
     /// Builds the matrix from rows given in any order; rows with the wrong length are skipped.
     public init(dimensions: Int, rows: [(chunkID: Int64, vector: [Float])]) {
@@ -96,12 +100,21 @@ public struct VectorMatrix: Sendable {
                 let start = worker * perWorker
                 let end = Swift.min(rowCount, start + perWorker)
                 var top = TopRows(capacity: wanted)
-                if start < end {
-                    for row in start..<end {
-                        if let allowed, !allowed[row] { continue }
-                        let dot = Self.dotInt8(q, matrix + row * dimensions, dimensions)
-                        top.offer(row: row, score: Float(dot) * scales[row])
+                // Score a block of rows in C (packed integer multiply-adds), then select in Swift.
+                let block = 4096
+                var scores = [Float](repeating: 0, count: block)
+                var first = start
+                while first < end {
+                    let count = Swift.min(block, end - first)
+                    scores.withUnsafeMutableBufferPointer { out in
+                        index_scan_int8(matrix, scales, first, count, dimensions, q, out.baseAddress!)
                     }
+                    for offset in 0..<count {
+                        let row = first + offset
+                        if let allowed, !allowed[row] { continue }
+                        top.offer(row: row, score: scores[offset])
+                    }
+                    first += count
                 }
                 results.set(worker, top)
             }
@@ -126,27 +139,6 @@ public struct VectorMatrix: Sendable {
         var total = sums.sum()
         while index < n {
             total += a[index] * b[index]
-            index += 1
-        }
-        return total
-    }
-
-    @inline(__always)
-    static func dotInt8(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, _ n: Int) -> Int32 {
-        // Products of two Int8 fit in Int16 and 32 of them fit in Int32; written as SIMD so that the
-        // compiler emits widening multiply-adds instead of a scalar loop.
-        var sums = SIMD16<Int32>()
-        var index = 0
-        while index + 32 <= n {
-            let x = UnsafeRawPointer(a + index).loadUnaligned(as: SIMD32<Int8>.self)
-            let y = UnsafeRawPointer(b + index).loadUnaligned(as: SIMD32<Int8>.self)
-            let products = SIMD32<Int16>(truncatingIfNeeded: x) &* SIMD32<Int16>(truncatingIfNeeded: y)
-            sums &+= SIMD16<Int32>(truncatingIfNeeded: products.evenHalf) &+ SIMD16<Int32>(truncatingIfNeeded: products.oddHalf)
-            index += 32
-        }
-        var total = sums.wrappedSum()
-        while index < n {
-            total &+= Int32(a[index]) &* Int32(b[index])
             index += 1
         }
         return total
@@ -192,12 +184,25 @@ public struct VectorMatrixBuilder {
     /// Appends one row; chunk ids must come in ascending order. Rows of the wrong length are ignored.
     public mutating func append(chunkID: Int64, vector: UnsafeBufferPointer<Float>) {
         guard vector.count == dimensions else { return }
-        for index in 0..<dimensions { scratch[index] = vector[index] }
-        let unit = VectorMatrix.normalized(scratch)
-        let (int8, scale) = VectorMatrix.quantize(unit)
+        var norm: Float = 0
+        for value in vector where value.isFinite { norm += value * value }
+        norm = norm.squareRoot()
+        let inverseNorm: Float = norm > 0 && norm.isFinite ? 1 / norm : 0
+        var maxAbs: Float = 0
+        for index in 0..<dimensions {
+            let value = vector[index].isFinite ? vector[index] * inverseNorm : 0
+            scratch[index] = value
+            maxAbs = Swift.max(maxAbs, abs(value))
+        }
+        let scale = maxAbs > 0 ? maxAbs / 127 : 0
+        let inverseScale = maxAbs > 0 ? 127 / maxAbs : 0
         chunkIDs.append(chunkID)
-        floats.append(contentsOf: unit)
-        quantized.append(contentsOf: int8)
+        floats.append(contentsOf: scratch)
+        for value in scratch {
+            // |value × inverseScale| ≤ 127 by construction; adding ±0.5 and truncating rounds to nearest.
+            let scaled = value * inverseScale
+            quantized.append(Int8(truncatingIfNeeded: Int32(scaled + (scaled < 0 ? -0.5 : 0.5))))
+        }
         scales.append(scale)
     }
 
@@ -208,10 +213,8 @@ public struct VectorMatrixBuilder {
             let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
             scratch[index] = Float(bitPattern: bits)
         }
-        scratch.withUnsafeBufferPointer { buffer in
-            let copy = Array(buffer)
-            copy.withUnsafeBufferPointer { append(chunkID: chunkID, vector: $0) }
-        }
+        let copy = scratch
+        copy.withUnsafeBufferPointer { append(chunkID: chunkID, vector: $0) }
     }
 
     public func build() -> VectorMatrix {

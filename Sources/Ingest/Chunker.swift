@@ -29,7 +29,9 @@ public struct ApproximateTokenCounter: TokenCounting {
                 }
                 continue
             }
-            if Self.isCJK(v) {
+            if v >= 0xC0 && v <= 0x24F && v != 0xD7 && v != 0xF7 {
+                wordLength += 1  // Latin letters with diacritics, the common case outside ASCII
+            } else if Self.isCJK(v) {
                 endWord()
                 tokens += 1
             } else if scalar.properties.isWhitespace {
@@ -59,7 +61,8 @@ public struct ApproximateTokenCounter: TokenCounting {
 /// (paragraphs, lists, fenced code), merged while they fit under one heading; consecutive chunks of one
 /// section overlap by up to `overlapTokens` of whole trailing blocks or lines. A fenced code block is only
 /// split (by lines) when it alone exceeds the limit. Over-long lines are split by sentences, then words,
-/// then characters. Mail: the sender's own words (`ReplyCleaner.ownLines`), by paragraph, same limits.
+/// then characters. Mail: the sender's own words (`ReplyCleaner.ownLines`), by paragraph, same limits;
+/// a message with no words of its own (a bare forward) is chunked whole.
 ///
 /// Every chunk's text is a verbatim span of the (cleaned) body, its line range is exact in the source
 /// file (the note, or the mbox via `bodyLineOffset`), and `counter.countTokens(text) <= maxTokens`.
@@ -85,14 +88,18 @@ public struct Chunker: Sendable {
         case .note:
             var lineIndex = 0
             var first = true
-            for line in document.body.split(separator: "\n", omittingEmptySubsequences: false) {
-                text.append(line.last == "\r" ? line.dropLast() : line, sourceLine: document.bodyLineOffset + lineIndex,
-                            first: first)
+            for line in TextScan.lines(document.body) {
+                text.append(line, sourceLine: document.bodyLineOffset + lineIndex, first: first)
                 first = false
                 lineIndex += 1
             }
         case .mail:
-            for (k, line) in ReplyCleaner.ownLines(document.body).enumerated() {
+            var own = ReplyCleaner.ownLines(document.body)
+            if own.isEmpty {
+                // Nothing of the sender's own (a bare forward, only quotes): the carried text is all there is.
+                own = TextScan.lines(document.body).enumerated().map { OwnLine(lineIndex: $0.offset, text: String($0.element)) }
+            }
+            for (k, line) in own.enumerated() {
                 text.append(Substring(line.text), sourceLine: document.bodyLineOffset + line.lineIndex, first: k == 0)
             }
         }
@@ -153,15 +160,20 @@ public struct Chunker: Sendable {
     /// Splits one over-long line into sentences, words, and at last characters.
     private func splitLine(_ line: Unit, _ text: ChunkText) -> [Unit] {
         var result: [Unit] = []
-        for sentence in text.spans(line.start, line.end, breakAfterSentence: true) {
-            let tokens = count(text, sentence.lowerBound, sentence.upperBound)
+        let sentences = text.spans(line.start, line.end, breakAfterSentence: true)
+        for sentence in sentences {
+            // A span as long as the whole line is already known to be too big: do not count it again.
+            let whole = sentences.count == 1 && sentence.count >= line.end - line.start
+            let tokens = whole ? Int.max : count(text, sentence.lowerBound, sentence.upperBound)
             if tokens <= maxTokens, sentence.count <= maxChunkBytes {
                 result.append(Unit(start: sentence.lowerBound, end: sentence.upperBound, firstLine: line.firstLine,
                                    lastLine: line.lastLine, tokens: tokens, isBlock: false))
                 continue
             }
-            for word in text.spans(sentence.lowerBound, sentence.upperBound, breakAfterSentence: false) {
-                let wordTokens = count(text, word.lowerBound, word.upperBound)
+            let words = text.spans(sentence.lowerBound, sentence.upperBound, breakAfterSentence: false)
+            for word in words {
+                let wholeWord = words.count == 1 && word.count >= sentence.count
+                let wordTokens = wholeWord ? Int.max : count(text, word.lowerBound, word.upperBound)
                 if wordTokens <= maxTokens, word.count <= maxChunkBytes {
                     result.append(Unit(start: word.lowerBound, end: word.upperBound, firstLine: line.firstLine,
                                        lastLine: line.lastLine, tokens: wordTokens, isBlock: false))

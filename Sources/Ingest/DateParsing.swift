@@ -194,6 +194,11 @@ enum DateParsing {
                 offset = (first == 0x2D ? -1 : 1) * (v / 100 * 3600 + v % 100 * 60)
                 continue
             }
+            if tok == "pm" || tok == "am" {
+                if sawTime, tok == "pm", hour < 12 { hour += 12 }
+                if sawTime, tok == "am", hour == 12 { hour = 0 }
+                continue
+            }
             if let z = zoneNames[tok] { if offset == nil { offset = z * 60 }; continue }
             if let n = Int(tok) {
                 if tok.utf8.count >= 3 { if year == nil { year = expandYear(n) }; continue }
@@ -241,4 +246,11 @@ enum DateParsing {
         }
         return nil
     }
+}
+
+/// Lenient, locale-independent date parsing as used for notes and mail, for callers that read dates from
+/// people (such as `--since 2024-03-05`): ISO 8601 (`2024-03-05`, `2024-03-05T10:30+01:00`), numeric
+/// (`05.03.2024`, `2024/03/05`, `20240305`), RFC 5322 and asctime, and `March 5, 2024`. No zone means UTC.
+public enum FlexibleDate {
+    public static func parse(_ text: String) -> Date? { DateParsing.parse(text) }
 }

@@ -13,8 +13,8 @@ struct FrontMatter: Sendable, Equatable {
     /// Most YAML nodes the composed document may expand to (aliases count each time they are used).
     static let maxExpandedNodes = 20_000
     /// Deepest indentation (in columns) and flow-collection nesting accepted before handing text to YAML.
-    static let maxIndentColumns = 256
-    static let maxFlowDepth = 64
+    static let maxIndentColumns = 128
+    static let maxFlowDepth = 32
 
     /// Parses front matter YAML. `firstLine` is the 1-based file line of the YAML's first line, for errors.
     static func parse(_ yaml: String, path: String, firstLine: Int) throws(IngestError) -> FrontMatter {
@@ -50,7 +50,7 @@ struct FrontMatter: Sendable, Equatable {
             case "aliases", "alias":
                 result.aliases += stringList(value, splitOnSpaces: false)
             case "date", "created", "created_at", "published":
-                // The first date-like key in file order wins: `date` usually precedes `created`.
+                // `date` wins over `created`/`published`; among those, the first in file order.
                 if result.date == nil || key == "date", let s = value.scalar?.string, let d = DateParsing.parse(s) {
                     result.date = d
                 }
@@ -74,24 +74,40 @@ struct FrontMatter: Sendable, Equatable {
     }
 
     /// Refuses YAML nested so deeply that the recursive composer could exhaust the stack.
+    ///
+    /// Counts block nesting by leading spaces and `- `/`? ` indicators, and flow nesting by brackets
+    /// outside quoted scalars. A quote only opens a scalar where one can start (after `[ { , :`, a space,
+    /// or at a line start), so the apostrophe in `it's` cannot hide brackets from the count.
     private static func checkShape(_ yaml: String, path: String, firstLine: Int) throws(IngestError) {
         var lineNumber = firstLine
         var column = 0
         var atLineStart = true
         var flowDepth = 0
         var quote: UInt8 = 0
+        var escaped = false
+        var previous: UInt8 = 0x0A
         for b in yaml.utf8 {
+            defer { previous = b }
+            if quote != 0 {
+                if b == 0x0A { lineNumber += 1 }
+                if escaped { escaped = false; continue }
+                if quote == 0x22, b == 0x5C { escaped = true; continue }
+                if b == quote { quote = 0 }
+                continue
+            }
             if b == 0x0A { lineNumber += 1; column = 0; atLineStart = true; continue }
             if atLineStart {
-                // Leading spaces and block-sequence dashes all add nesting levels.
                 if b == 0x20 || b == 0x2D || b == 0x3F { column += 1 } else { atLineStart = false }
                 if column > maxIndentColumns {
                     throw .badFrontMatter(path: path, line: lineNumber, reason: "nesting is too deep")
                 }
             }
-            if quote != 0 { if b == quote { quote = 0 }; continue }
             switch b {
-            case 0x22, 0x27: quote = b
+            case 0x22, 0x27:
+                if [0x5B, 0x7B, 0x2C, 0x3A, 0x20, 0x09, 0x0A, 0x2D, 0x3F].contains(previous) { quote = b }
+            case 0x23 where previous == 0x20 || previous == 0x09 || previous == 0x0A:
+                // A comment: brackets in it do not nest. Skip to the end of the line.
+                quote = 0x0A
             case 0x5B, 0x7B:
                 flowDepth += 1
                 if flowDepth > maxFlowDepth {

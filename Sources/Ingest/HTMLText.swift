@@ -10,6 +10,8 @@ enum HTMLText {
         "blockquote", "pre", "hr", "section", "article", "header", "footer", "address", "center", "form",
         "fieldset", "figure", "figcaption", "main", "nav", "aside", "tbody", "thead", "tfoot", "caption",
     ]
+    /// Block elements separated by a blank line rather than a line break.
+    private static let paragraphTags: Set<String> = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr"]
     /// Elements whose content is never text.
     private static let skippedContent: Set<String> = ["script", "style", "head", "title", "noscript", "template", "svg", "object"]
 
@@ -20,11 +22,18 @@ enum HTMLText {
         var i = 0
         var pendingSpace = false
         var preDepth = 0
+        var quoteDepth = 0
         /// 0 = in a line, 1 = a line break is pending, 2 = a blank line is pending.
         var pendingBreak = 0
 
+        /// The shallowest quote depth seen while the pending break accumulated: a blank line belongs to
+        /// the quote only if it lies inside it.
+        var breakQuoteDepth = 0
         func breakLine(_ level: Int) {
-            if !out.isEmpty { pendingBreak = max(pendingBreak, level) }
+            if !out.isEmpty {
+                breakQuoteDepth = pendingBreak == 0 ? quoteDepth : min(breakQuoteDepth, quoteDepth)
+                pendingBreak = max(pendingBreak, level)
+            }
             pendingSpace = false
         }
         func emitText(_ bytes: [UInt8]) {
@@ -37,13 +46,25 @@ enum HTMLText {
                     pendingSpace = true
                     continue
                 }
-                if pendingBreak > 0 {
+                if pendingBreak > 0 || out.isEmpty {
                     while let last = out.last, last == 0x20 { out.removeLast() }
-                    out.append(0x0A)
-                    if pendingBreak > 1 { out.append(0x0A) }
+                    if !out.isEmpty {
+                        out.append(0x0A)
+                        if pendingBreak > 1 {
+                            // A blank line inside a quote stays part of the quote.
+                            out.append(contentsOf: repeatElement(0x3E, count: breakQuoteDepth))
+                            out.append(0x0A)
+                        }
+                    }
+                    // Quoted history (<blockquote>) is marked as in plain-text mail, so that
+                    // ReplyCleaner can tell it from the sender's own words.
+                    if quoteDepth > 0 {
+                        out.append(contentsOf: repeatElement(0x3E, count: quoteDepth))
+                        out.append(0x20)
+                    }
                     pendingBreak = 0
                     pendingSpace = false
-                } else if pendingSpace, !out.isEmpty {
+                } else if pendingSpace {
                     out.append(0x20)
                 }
                 pendingSpace = false
@@ -92,9 +113,13 @@ enum HTMLText {
                     breakLine(1)
                 } else if name == "td" || name == "th" {
                     if !closing { pendingSpace = true }
+                } else if name == "blockquote" {
+                    // Leaving a quote, the break is outside it; entering one, the break comes before it.
+                    if closing { quoteDepth = max(0, quoteDepth - 1) }
+                    breakLine(2)
+                    if !closing { quoteDepth = min(32, quoteDepth + 1) }
                 } else if blockTags.contains(name) || name == "li" {
-                    let paragraphLike = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr"]
-                    breakLine(paragraphLike.contains(name) ? 2 : 1)
+                    breakLine(paragraphTags.contains(name) ? 2 : 1)
                 }
                 continue
             }
@@ -107,9 +132,8 @@ enum HTMLText {
             i += 1
         }
         if !text.isEmpty { emitText(text) }
-        while let last = out.last, last == 0x20 || last == 0x0A { out.removeLast() }
-        // Non-breaking spaces read as plain spaces in extracted text.
-        return String(decoding: out, as: UTF8.self).replacingOccurrences(of: "\u{00A0}", with: " ")
+        while let last = out.last, last == 0x20 || last == 0x0A || last == 0x3E { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The index of the `>` ending a tag that starts at `from` (quotes in attributes respected).
@@ -153,7 +177,7 @@ enum HTMLText {
     }
 
     static let namedEntities: [String: String] = [
-        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{00A0}", "copy": "©", "reg": "®",
+        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ", "copy": "©", "reg": "®",
         "trade": "™", "hellip": "…", "mdash": "—", "ndash": "–", "lsquo": "‘", "rsquo": "’", "sbquo": "‚",
         "ldquo": "“", "rdquo": "”", "bdquo": "„", "bull": "•", "middot": "·", "euro": "€", "pound": "£",
         "yen": "¥", "cent": "¢", "sect": "§", "para": "¶", "deg": "°", "plusmn": "±", "times": "×",

@@ -53,7 +53,7 @@ struct MailHeaders: Sendable {
             let v: String
             if let valid = String(validating: value, as: UTF8.self) { v = valid }
             else { v = Charset.iconvDecode(value, from: "WINDOWS-1252") ?? String(decoding: value, as: UTF8.self) }
-            fields.append((n, v.trimmingCharacters(in: .whitespaces)))
+            fields.append((n, String(v.trimmingSpaces)))
             name.removeAll(keepingCapacity: true)
             value.removeAll(keepingCapacity: true)
             inField = false
@@ -82,8 +82,6 @@ struct MailHeaders: Sendable {
         }
         finishField()
     }
-
-    init(fields: [(name: String, value: String)]) { self.fields = fields }
 }
 
 /// RFC 2047 encoded words (`=?charset?B|Q?text?=`) in header values.
@@ -244,17 +242,17 @@ enum HeaderValues {
     /// (`filename*=UTF-8''…`) and RFC 2047 words in quoted names (a common violation) decoded.
     static func parameterized(_ s: String) -> (value: String, params: [String: String]) {
         let parts = splitSemicolons(s)
-        let value = (parts.first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let value = (parts.first ?? "").trimmingSpaces.lowercased()
         var simple: [String: String] = [:]
         var continued: [String: [(index: Int, encoded: Bool, text: String)]] = [:]
         for part in parts.dropFirst() {
             guard let eq = part.firstIndex(of: "=") else { continue }
-            var key = part[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            var raw = part[part.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            var key = part[..<eq].trimmingSpaces.lowercased()
+            var raw = String(part[part.index(after: eq)...].trimmingSpaces)
             if raw.hasPrefix("\""), raw.count >= 2 {
                 raw = String(raw.dropFirst())
                 if raw.hasSuffix("\"") { raw.removeLast() }
-                raw = raw.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+                if raw.contains("\\") { raw = unescapeQuoted(raw) }
             }
             if key.contains("*") {
                 let encoded = key.hasSuffix("*")
@@ -289,6 +287,18 @@ enum HeaderValues {
         }
         for (k, v) in simple where v.contains("=?") { simple[k] = EncodedWords.decode(v) }
         return (value, simple)
+    }
+
+    /// Removes the backslashes of quoted-pair escapes inside a quoted string.
+    private static func unescapeQuoted(_ s: String) -> String {
+        var out = ""
+        var escaped = false
+        for ch in s {
+            if !escaped, ch == "\\" { escaped = true; continue }
+            escaped = false
+            out.append(ch)
+        }
+        return out
     }
 
     private static func splitSemicolons(_ s: String) -> [Substring] {

@@ -157,7 +157,7 @@ struct MIMEWalker {
             let disposition = HeaderValues.parameterized(part.headers.first("content-disposition") ?? "")
             let fileName = (disposition.params["filename"] ?? contentType.params["name"])
                 .map { HeaderValues.collapseSpaces($0) }.flatMap { $0.isEmpty ? nil : $0 }
-            let encoding = (part.headers.first("content-transfer-encoding") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            let encoding = (part.headers.first("content-transfer-encoding") ?? "").trimmingSpaces.lowercased()
 
             if type.hasPrefix("multipart/") {
                 guard let boundary = contentType.params["boundary"], !boundary.isEmpty else {
@@ -223,33 +223,22 @@ struct MIMEWalker {
         default: decoded = Array(slice)
         }
         var text = TextDecoding.decode(decoded, charset: charset)
-        text = Self.normalizeNewlines(text)
-        if type == "text/html" || type == "text/enriched" { text = HTMLText.text(fromHTML: text) }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { return }
+        text = TextScan.normalizeNewlines(text)
+        if type == "text/html" || type == "text/enriched" {
+            text = HTMLText.text(fromHTML: text)
+        } else {
+            let stripped = UUEncodedBlocks.strip(text)
+            text = stripped.text
+            attachments += stripped.names
+        }
+        guard TextScan.hasContent(text) else { return }
         if firstTextByteOffset == nil, part.buffer == 0 { firstTextByteOffset = part.body.lowerBound }
         // Keep leading indentation of the first line (code, quotes); drop only surrounding blank lines.
-        texts.append(Self.trimBlankLines(text))
+        texts.append(TextScan.trimBlankLinesAndTrailingSpaces(text))
     }
 
     /// The decoded text parts, separated by blank lines.
     func bodyText() -> String { texts.joined(separator: "\n\n") }
-
-    private static func normalizeNewlines(_ s: String) -> String {
-        guard s.contains("\r") else { return s }
-        return s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-    }
-
-    private static func trimBlankLines(_ s: String) -> String {
-        var lines = s.split(separator: "\n", omittingEmptySubsequences: false)
-        while let first = lines.first, first.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeFirst() }
-        while let last = lines.last, last.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
-        return lines.map { line in
-            var l = line
-            while let c = l.last, c == " " || c == "\t" { l = l.dropLast() }
-            return String(l)
-        }.joined(separator: "\n")
-    }
 
     /// Prefers text/plain; else the last (richest) HTML or multipart alternative; else the first part.
     private static func chooseAlternative(_ children: [Part]) -> Part? {

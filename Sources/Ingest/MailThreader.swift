@@ -256,21 +256,28 @@ private struct ContainerTable {
             stack.append(contentsOf: children[c])
         }
         var replacement: [Int: Int] = [:]
-        for c in order.reversed() where message[c] == nil {
-            let kids = children[c]
-            if let p = parent[c] {
-                // Promote children into the parent, where this container was.
-                let position = children[p].firstIndex(of: c) ?? children[p].count
-                children[p].remove(at: position)
-                children[p].insert(contentsOf: kids, at: position)
-                for k in kids { parent[k] = p }
-                children[c] = []
-                parent[c] = nil
-            } else if kids.count == 1 {
+        for c in order.reversed() {
+            // Empty children are replaced by their own (already flattened) children, in place. Building
+            // the new list once per container keeps this linear even with thousands of siblings.
+            if children[c].contains(where: { message[$0] == nil }) {
+                var rebuilt: [Int] = []
+                for k in children[c] {
+                    if message[k] == nil {
+                        rebuilt += children[k]
+                        children[k] = []
+                        parent[k] = nil
+                    } else {
+                        rebuilt.append(k)
+                    }
+                }
+                for k in rebuilt { parent[k] = c }
+                children[c] = rebuilt
+            }
+            if message[c] == nil, parent[c] == nil, children[c].count == 1 {
                 // An empty root with one child: the child becomes the root.
-                parent[kids[0]] = nil
+                parent[children[c][0]] = nil
+                replacement[c] = children[c][0]
                 children[c] = []
-                replacement[c] = kids[0]
             }
             // An empty root with several children stays, holding the thread together.
         }

@@ -12,8 +12,8 @@ public enum MarkdownNoteParser {
 
         var frontMatter = FrontMatter()
         var bodyStartLine = 0  // 0-based index into lines
-        if let (yamlEnd, closing) = lines.frontMatterRange() {
-            let yaml = lines.join(1..<yamlEnd)
+        if let closing = lines.frontMatterClosingLine() {
+            let yaml = lines.join(1..<closing)
             frontMatter = try FrontMatter.parse(yaml, path: path, firstLine: 2)
             bodyStartLine = closing + 1
         }
@@ -39,6 +39,12 @@ public enum MarkdownNoteParser {
     /// Decodes note bytes: refuses binary files, strips a UTF-8 byte order mark, tolerates a few invalid
     /// bytes (replaced by U+FFFD) and refuses files that are mostly not UTF-8.
     static func decodeText(_ data: Data, path: String) throws(IngestError) -> String {
+        // UTF-16 with a byte order mark (Windows editors): decode instead of calling it binary.
+        if data.count >= 2, (data[data.startIndex] == 0xFF && data[data.startIndex + 1] == 0xFE)
+            || (data[data.startIndex] == 0xFE && data[data.startIndex + 1] == 0xFF) {
+            if let s = String(data: data, encoding: .utf16) { return s }
+            throw .invalidUTF8(path: path, invalidBytes: data.count, totalBytes: data.count)
+        }
         let result: Result<String, IngestError> = data.withUnsafeBytes { raw in
             if TextDecoding.looksBinary(raw) { return .failure(.binaryContent(path: path)) }
             var bytes = raw
@@ -97,19 +103,36 @@ struct MarkdownLines {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Front matter: `---` on the very first line, closed by `---` or `...`. Returns the index of the
-    /// closing line (the YAML is lines 1..<closing) twice for clarity of use, or nil.
-    func frontMatterRange() -> (yamlEnd: Int, closing: Int)? {
+    /// Front matter: `---` on the very first line, closed by `---` or `...`. Returns the 0-based index of
+    /// the closing line (the YAML is lines `1..<closing`), or nil when there is no front matter.
+    func frontMatterClosingLine() -> Int? {
         guard count >= 2, isDelimiter(0, allowDots: false) else { return nil }
         var consumedBytes = 0
         for i in 1..<count {
-            if isDelimiter(i, allowDots: true) { return (i, i) }
+            if isDelimiter(i, allowDots: true) { return startsLikeYAMLMapping(1..<i) ? i : nil }
             consumedBytes += ranges[i].count + 1
             // Past the size cap without a closing line it is a horizontal rule, not front matter; but a
             // closed block over the cap is reported by FrontMatter.parse, so keep scanning a bit further.
             if consumedBytes > FrontMatter.maxBytes * 4 { return nil }
         }
         return nil
+    }
+
+    /// Whether the block's first content line is `key:` with a key without spaces (or a comment), so that
+    /// prose between two horizontal rules is not mistaken for front matter.
+    private func startsLikeYAMLMapping(_ block: Range<Int>) -> Bool {
+        for i in block {
+            let l = line(i).drop(while: { $0 == 0x20 || $0 == 0x09 })
+            guard let first = l.first else { continue }
+            if first == 0x23 { continue }
+            var k = l.startIndex
+            while k < l.endIndex, l[k] != 0x3A, l[k] != 0x20, l[k] != 0x09 { k += 1 }
+            while k < l.endIndex, l[k] == 0x20 || l[k] == 0x09 { k += 1 }
+            guard k > l.startIndex, k < l.endIndex, l[k] == 0x3A else { return false }
+            let after = l.index(after: k)
+            return after == l.endIndex || l[after] == 0x20 || l[after] == 0x09
+        }
+        return true
     }
 
     private func isDelimiter(_ i: Int, allowDots: Bool) -> Bool {
@@ -236,7 +259,9 @@ enum MarkdownScanner {
             }
             if b == 0x23 {
                 let before: UInt8 = p > start ? u[p - 1] : 0x20
-                let boundaryBefore = before == 0x20 || before == 0x09 || before == 0x28 || before == 0x2C
+                // "(#tag)" is a tag, but "[text](#anchor)" is a link to a heading.
+                let linkTarget = before == 0x28 && p >= start + 2 && u[p - 2] == 0x5D
+                let boundaryBefore = (before == 0x20 || before == 0x09 || before == 0x28 || before == 0x2C) && !linkTarget
                 if boundaryBefore {
                     var q = p + 1
                     var hasNonDigit = false

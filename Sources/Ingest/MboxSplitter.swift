@@ -23,15 +23,19 @@ public struct RawMessage: Sendable, Equatable {
     /// True when the message exceeded the splitter's size cap: `bytes` holds only its beginning, while
     /// `length` still covers the whole message in the file.
     public var isTruncated: Bool
+    /// Line breaks in the message's byte range (`From ` line and separator included): the next message,
+    /// or a resumed split, starts at line `lineNumber + lineCount`.
+    public var lineCount: Int
 
     public init(offset: Int64, length: Int64, fromLine: String, bytes: Data, lineNumber: Int,
-                isTruncated: Bool = false) {
+                isTruncated: Bool = false, lineCount: Int = 0) {
         self.offset = offset
         self.length = length
         self.fromLine = fromLine
         self.bytes = bytes
         self.lineNumber = lineNumber
         self.isTruncated = isTruncated
+        self.lineCount = lineCount
     }
 }
 
@@ -77,6 +81,7 @@ public struct MboxSplitter: Sendable {
         var length: Int64 = 0
         var truncated = false
         var sawNonBlank = false
+        var newlines = 0
     }
 
     /// Starts splitting at `startOffset` (the file offset of the first byte you will append, which must be
@@ -97,6 +102,12 @@ public struct MboxSplitter: Sendable {
             i += 1
         }
         return prefix[i...].starts(with: "From ".utf8)
+    }
+
+    /// Splits a whole file held in memory (convenience for small files and tests).
+    public static func split(_ data: Data, maxMessageBytes: Int = MboxSplitter.defaultMaxMessageBytes) -> [RawMessage] {
+        var splitter = MboxSplitter(maxMessageBytes: maxMessageBytes)
+        return splitter.append(data) + splitter.finish()
     }
 
     /// Feeds the next block of the file; returns the messages completed by it.
@@ -153,6 +164,7 @@ public struct MboxSplitter: Sendable {
                     runStart = position + 1
                 }
                 current.length += Int64(lineLength)
+                current.newlines += 1
                 if !isBlank { current.sawNonBlank = true }
             }
             previousLineBlank = isBlank
@@ -188,6 +200,7 @@ public struct MboxSplitter: Sendable {
                     copy(raw)
                 }
                 current.length += Int64(n)
+                if raw[n - 1] == 0x0A { current.newlines += 1 }
                 if !isBlank { current.sawNonBlank = true }
             }
             previousLineBlank = isBlank
@@ -274,13 +287,17 @@ public struct MboxSplitter: Sendable {
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<end]).bindMemory(to: UInt8.self), as: UTF8.self)
         current = Pending(offset: nextOffset, lineNumber: lineNumber, fromLine: text, isPreamble: false)
         current.length = Int64(line.count)
+        current.newlines = line.last == 0x0A ? 1 : 0
     }
 
     private mutating func emit(into out: inout [RawMessage]) {
-        let pending = current
+        var pending = current
+        current = Pending(offset: nextOffset, lineNumber: lineNumber, fromLine: "", isPreamble: true)
         if pending.isPreamble && !pending.sawNonBlank { return }
         if pending.length == 0 { return }
+        // Take the only reference to the bytes so that trimming below does not copy the message.
         var bytes = pending.bytes
+        pending.bytes = Data()
         // The blank line before the next `From ` line separates messages; it is not message content.
         if !pending.truncated {
             if bytes.count >= 4, bytes.suffix(4).elementsEqual([0x0D, 0x0A, 0x0D, 0x0A]) {
@@ -292,7 +309,7 @@ public struct MboxSplitter: Sendable {
             }
         }
         out.append(RawMessage(offset: pending.offset, length: pending.length, fromLine: pending.fromLine,
-                              bytes: bytes, lineNumber: pending.lineNumber, isTruncated: pending.truncated))
-        current = Pending(offset: nextOffset, lineNumber: lineNumber, fromLine: "", isPreamble: true)
+                              bytes: bytes, lineNumber: pending.lineNumber, isTruncated: pending.truncated,
+                              lineCount: pending.newlines))
     }
 }

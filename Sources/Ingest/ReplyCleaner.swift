@@ -25,19 +25,19 @@ public enum ReplyCleaner {
 
     /// The kept lines with their positions in `body`; blank lines collapsed to one, none at either end.
     public static func ownLines(_ body: String) -> [OwnLine] {
-        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.last == "\r" ? line.dropLast() : line
-        }
-        let cutoff = historyStart(lines) ?? lines.count
+        let text = LineBytes(body)
+        let count = text.lines.count
+        let cutoff = historyStart(text) ?? count
         var keep = [Bool](repeating: true, count: cutoff)
         for i in 0..<cutoff {
-            let trimmed = lines[i].drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.hasPrefix(">") { keep[i] = false; continue }
-            if isTrailer(trimmed) { keep[i] = false; continue }
-            if isAttribution(lines, i, cutoff) {
+            let trimmed = text.trimmed(i)
+            if trimmed.isEmpty { continue }
+            if text.bytes[trimmed.lowerBound] == 0x3E { keep[i] = false; continue }
+            if isTrailer(text, trimmed) { keep[i] = false; continue }
+            if isAttribution(text, i, cutoff) {
                 keep[i] = false
                 // A two-line attribution: "On Tue, … John Doe <" / "john@example.com> wrote:".
-                if i > 0, keep[i - 1], startsAttribution(lines[i - 1]) && !endsAttribution(lines[i - 1]) {
+                if i > 0, keep[i - 1], startsAttribution(text, i - 1), !endsAttribution(text, i - 1) {
                     keep[i - 1] = false
                 }
             }
@@ -45,111 +45,168 @@ public enum ReplyCleaner {
         var result: [OwnLine] = []
         var lastBlank = true
         for i in 0..<cutoff where keep[i] {
-            let isBlank = lines[i].allSatisfy { $0 == " " || $0 == "\t" }
+            let isBlank = text.trimmed(i).isEmpty
             if isBlank && lastBlank { continue }
-            result.append(OwnLine(lineIndex: i, text: isBlank ? "" : String(lines[i])))
+            result.append(OwnLine(lineIndex: i, text: isBlank ? "" : text.string(text.lines[i])))
             lastBlank = isBlank
         }
         while let last = result.last, last.text.isEmpty { result.removeLast() }
         return result
     }
 
-    private static let attributionStarts = ["on ", "am ", "le ", "el ", "op ", "il ", "em ", "den "]
-    private static let attributionEnds = ["wrote:", "writes:", "wrote :", "schrieb:", "geschrieben:", "a écrit :",
-                                          "a écrit:", "escribió:", "escribio:", "schreef:", "ha scritto:", "escreveu:",
-                                          "skrev:", "kirjoitti:"]
+    private static func patterns(_ list: [String]) -> [[UInt8]] { list.map { Array($0.utf8) } }
 
-    private static let attributionVerbs = ["wrote", "writes", "schrieb", "geschrieben", "a écrit", "escribió",
-                                           "escribio", "schreef", "ha scritto", "escreveu", "skrev", "kirjoitti"]
+    private static let attributionStarts = patterns(["on ", "am ", "le ", "el ", "op ", "il ", "em ", "den "])
+    private static let attributionEnds = patterns([
+        "wrote:", "writes:", "wrote :", "schrieb:", "geschrieben:", "a écrit :", "a écrit:", "escribió:", "escribio:",
+        "schreef:", "ha scritto:", "escreveu:", "skrev:", "kirjoitti:"])
+    private static let attributionVerbs = patterns([
+        "wrote", "writes", "schrieb", "geschrieben", "a écrit", "escribió", "escribio", "schreef", "ha scritto",
+        "escreveu", "skrev", "kirjoitti"])
 
-    private static func startsAttribution(_ line: Substring) -> Bool {
-        let l = line.trimmingCharacters(in: .whitespaces).lowercased()
-        return attributionStarts.contains { l.hasPrefix($0) }
+    private static func startsAttribution(_ text: LineBytes, _ i: Int) -> Bool {
+        let t = text.trimmed(i)
+        return attributionStarts.contains { text.hasPrefix(t, $0) }
     }
 
-    private static func endsAttribution(_ line: Substring) -> Bool {
-        let l = line.trimmingCharacters(in: .whitespaces).lowercased()
-        return attributionEnds.contains { l.hasSuffix($0) }
+    private static func endsAttribution(_ text: LineBytes, _ i: Int) -> Bool {
+        let t = text.trimmed(i)
+        guard !t.isEmpty, text.bytes[t.upperBound - 1] == 0x3A else { return false }
+        return attributionEnds.contains { text.hasSuffix(t, $0) }
     }
 
-    /// "On … wrote:" (and its German, French, Spanish, Dutch… forms), or any "… wrote:" line that
-    /// introduces quoted text.
-    private static func isAttribution(_ lines: [Substring], _ i: Int, _ end: Int) -> Bool {
-        if startsAttribution(lines[i]), lines[i].utf8.count < 300 {
-            // "Am … schrieb Alice <alice@example.com>:" puts the name after the verb.
-            let l = lines[i].trimmingCharacters(in: .whitespaces).lowercased()
-            if l.hasSuffix(":"), attributionVerbs.contains(where: { l.contains($0) }) { return true }
-        }
-        guard endsAttribution(lines[i]) else { return false }
-        if startsAttribution(lines[i]) || lines[i].utf8.count < 200 && nextNonBlankIsQuoted(lines, after: i, end) {
+    /// "On … wrote:" (and its German, French, Spanish, Dutch… forms, where the name may follow the verb),
+    /// or any short "… wrote:" line that introduces quoted text.
+    private static func isAttribution(_ text: LineBytes, _ i: Int, _ end: Int) -> Bool {
+        let t = text.trimmed(i)
+        guard !t.isEmpty, text.bytes[t.upperBound - 1] == 0x3A else { return false }
+        if t.count < 300, startsAttribution(text, i), attributionVerbs.contains(where: { text.contains(t, $0) }) {
             return true
         }
-        return false
+        return endsAttribution(text, i) && t.count < 200 && nextNonBlankIsQuoted(text, after: i, end)
     }
 
-    private static func nextNonBlankIsQuoted(_ lines: [Substring], after i: Int, _ end: Int) -> Bool {
+    private static func nextNonBlankIsQuoted(_ text: LineBytes, after i: Int, _ end: Int) -> Bool {
         var j = i + 1
         while j < end {
-            let t = lines[j].drop(while: { $0 == " " || $0 == "\t" })
-            if !t.isEmpty { return t.hasPrefix(">") }
+            let t = text.trimmed(j)
+            if !t.isEmpty { return text.bytes[t.lowerBound] == 0x3E }
             j += 1
         }
         return true
     }
 
-    private static let trailerPrefixes = [
+    private static let trailerPrefixes = patterns([
         "sent from my ", "sent from mail for windows", "sent from outlook", "sent from yahoo mail", "sent from samsung",
         "sent via ", "get outlook for ", "von meinem ", "gesendet von meinem ", "envoyé de mon ", "envoyé depuis mon ",
-        "enviado desde mi ", "enviado do meu ", "inviato da ",
-    ]
+        "enviado desde mi ", "enviado do meu ", "inviato da "])
 
-    private static func isTrailer(_ line: Substring) -> Bool {
-        guard line.utf8.count < 100 else { return false }
-        let l = line.lowercased()
-        return trailerPrefixes.contains { l.hasPrefix($0) }
+    private static func isTrailer(_ text: LineBytes, _ t: Range<Int>) -> Bool {
+        guard t.count < 100 else { return false }
+        return trailerPrefixes.contains { text.hasPrefix(t, $0) }
     }
 
-    private static let originalMessageMarkers = ["original message", "ursprüngliche nachricht", "originalnachricht",
-                                                 "message d'origine", "message original", "mensaje original",
-                                                 "messaggio originale", "oorspronkelijk bericht"]
-    private static let fromFields = ["from:", "von:", "de:", "de :", "van:", "da:"]
-    private static let otherFields = ["sent:", "date:", "to:", "subject:", "cc:", "gesendet:", "datum:", "an:",
-                                      "betreff:", "envoyé :", "envoyé:", "à :", "objet :", "objet:", "enviado:",
-                                      "enviado el:", "fecha:", "para:", "asunto:", "verzonden:", "aan:", "onderwerp:",
-                                      "inviato:", "oggetto:"]
+    private static let originalMessageMarkers = patterns([
+        "original message", "ursprüngliche nachricht", "originalnachricht", "message d'origine", "message original",
+        "mensaje original", "messaggio originale", "oorspronkelijk bericht"])
+    private static let fromFields = patterns(["from:", "von:", "de:", "de :", "van:", "da:"])
+    private static let otherFields = patterns([
+        "sent:", "date:", "to:", "subject:", "cc:", "gesendet:", "datum:", "an:", "betreff:", "envoyé :", "envoyé:",
+        "à :", "objet :", "objet:", "enviado:", "enviado el:", "fecha:", "para:", "asunto:", "verzonden:", "aan:",
+        "onderwerp:", "inviato:", "oggetto:"])
+    private static let listFooterMarkers = patterns(["mailing list", "listinfo", "unsubscribe", "mailman", "@googlegroups.com"])
 
     /// Where carried-along history begins: an "-----Original Message-----" line, an Outlook header block
     /// ("From: … Sent: … To: … Subject: …"), a signature delimiter, or a mailing-list footer.
-    private static func historyStart(_ lines: [Substring]) -> Int? {
-        for i in lines.indices {
-            let line = lines[i]
-            if line == "-- " || line == "--" { return i }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix(">") { continue }
-            let lower = trimmed.lowercased()
-            if lower.hasPrefix("---"), originalMessageMarkers.contains(where: { lower.contains($0) }) { return i }
-            if fromFields.contains(where: { lower.hasPrefix($0) }) {
+    private static func historyStart(_ text: LineBytes) -> Int? {
+        let count = text.lines.count
+        for i in 0..<count {
+            let line = text.lines[i]
+            if text.equals(line, "-- ") || text.equals(line, "--") { return i }
+            let t = text.trimmed(i)
+            guard !t.isEmpty else { continue }
+            let first = TextScan.fold(text.bytes[t.lowerBound])
+            if first == 0x3E { continue }
+            if first == 0x2D, t.count >= 3, text.bytes[t.lowerBound + 1] == 0x2D, text.bytes[t.lowerBound + 2] == 0x2D,
+               originalMessageMarkers.contains(where: { text.contains(t, $0) }) {
+                return i
+            }
+            if first == 0x66 || first == 0x76 || first == 0x64, fromFields.contains(where: { text.hasPrefix(t, $0) }) {
                 var fieldCount = 0
-                for j in (i + 1)..<min(lines.count, i + 7) {
-                    let l = lines[j].trimmingCharacters(in: .whitespaces).lowercased()
-                    if otherFields.contains(where: { l.hasPrefix($0) }) { fieldCount += 1 }
+                for j in (i + 1)..<max(i + 1, min(count, i + 7)) {
+                    let l = text.trimmed(j)
+                    if otherFields.contains(where: { text.hasPrefix(l, $0) }) { fieldCount += 1 }
                 }
                 if fieldCount >= 2 {
                     // Outlook puts a rule of underscores above the block; drop it with the block.
-                    if i > 0, lines[i - 1].allSatisfy({ $0 == "_" }), !lines[i - 1].isEmpty { return i - 1 }
+                    if i > 0, !text.lines[i - 1].isEmpty, text.lines[i - 1].allSatisfy({ text.bytes[$0] == 0x5F }) {
+                        return i - 1
+                    }
                     return i
                 }
             }
-            if trimmed.count >= 10, trimmed.allSatisfy({ $0 == "_" }) {
-                for j in (i + 1)..<min(lines.count, i + 6) {
-                    let l = lines[j].lowercased()
-                    if l.contains("mailing list") || l.contains("listinfo") || l.contains("unsubscribe")
-                        || l.contains("mailman") || l.contains("@googlegroups.com") {
-                        return i
-                    }
+            if first == 0x5F, t.count >= 10, t.allSatisfy({ text.bytes[$0] == 0x5F }) {
+                for j in (i + 1)..<max(i + 1, min(count, i + 6))
+                where listFooterMarkers.contains(where: { text.contains(text.lines[j], $0) }) {
+                    return i
                 }
             }
         }
         return nil
+    }
+}
+
+/// A body as UTF-8 bytes with line ranges (LF-separated, CR excluded), and ASCII-case-insensitive tests
+/// on those ranges. Patterns are given in lowercase.
+struct LineBytes {
+    let bytes: [UInt8]
+    let lines: [Range<Int>]
+
+    init(_ text: String) {
+        bytes = Array(text.utf8)
+        var lines: [Range<Int>] = []
+        var start = 0
+        for i in 0..<bytes.count where bytes[i] == 0x0A {
+            lines.append(start..<(i > start && bytes[i - 1] == 0x0D ? i - 1 : i))
+            start = i + 1
+        }
+        let n = bytes.count
+        lines.append(start..<(n > start && bytes[n - 1] == 0x0D ? n - 1 : n))
+        self.lines = lines
+    }
+
+    func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+
+    /// Line `i` without leading and trailing spaces and tabs.
+    func trimmed(_ i: Int) -> Range<Int> {
+        var lo = lines[i].lowerBound, hi = lines[i].upperBound
+        while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 { hi -= 1 }
+        return lo..<hi
+    }
+
+    func equals(_ r: Range<Int>, _ s: String) -> Bool { bytes[r].elementsEqual(s.utf8) }
+
+    func hasPrefix(_ r: Range<Int>, _ p: [UInt8]) -> Bool {
+        guard r.count >= p.count else { return false }
+        for k in 0..<p.count where TextScan.fold(bytes[r.lowerBound + k]) != p[k] { return false }
+        return true
+    }
+
+    func hasSuffix(_ r: Range<Int>, _ p: [UInt8]) -> Bool {
+        guard r.count >= p.count else { return false }
+        let start = r.upperBound - p.count
+        for k in 0..<p.count where TextScan.fold(bytes[start + k]) != p[k] { return false }
+        return true
+    }
+
+    func contains(_ r: Range<Int>, _ p: [UInt8]) -> Bool {
+        guard let first = p.first, r.count >= p.count else { return p.isEmpty }
+        var i = r.lowerBound
+        while i <= r.upperBound - p.count {
+            if TextScan.fold(bytes[i]) == first, hasPrefix(i..<r.upperBound, p) { return true }
+            i += 1
+        }
+        return false
     }
 }

@@ -63,6 +63,9 @@ import Ingest
         #expect(march.since == day("2026-03-01"))
         #expect(march.until! < day("2026-04-01") && march.until! > day("2026-03-31"))
         #expect(march.remainder == "what did we decide")
+        #expect(march.rangeIsSoft)
+        #expect(march.calendarWords == ["march"])
+        #expect(!TemporalIntent.parse("mail last week", now: now).rangeIsSoft)
 
         let september = TemporalIntent.parse("the offsite in September", now: now)
         #expect(september.since == day("2025-09-01"), "a month after now means last year's")
@@ -145,8 +148,12 @@ import Ingest
         let latest = try store.search(SearchQuery(text: "latest kiln decision"), mode: .hybrid, now: now)
         #expect(latest.first?.title == "Kiln update")
         // Nothing in the range: the range becomes a preference, not an empty answer.
-        let empty = try store.search(SearchQuery(text: "kiln in 2019"), mode: .hybrid, now: now)
+        let empty = try store.search(SearchQuery(text: "kiln since 2019-01-01 before 2019-02-01"), mode: .hybrid, now: now)
         #expect(!empty.isEmpty)
+        // A calendar month ranks its documents first but keeps the others.
+        let march = try store.search(SearchQuery(text: "kiln in March"), mode: .hybrid, now: now)
+        #expect(march.count == 5)
+        #expect(Set(march.prefix(2).map(\.title)) == ["Kiln plan", "Kiln invoice"])
     }
 
     @Test func hitsCarryCitations() throws {
@@ -207,5 +214,16 @@ import Ingest
         }
         // Released with its owner: the next sync runs.
         _ = try store.sync([scratch.root.path])
+    }
+}
+
+@Suite struct TextNormalizerTests {
+    @Test func quotesAndWhitespaceDoNotMakeTextDifferent() {
+        let original = "The kiln arrives  on Friday.\nBring gloves."
+        let quoted = "> The Kiln arrives on Friday.\n>> Bring   gloves.\n"
+        #expect(TextNormalizer.comparable(original) == "the kiln arrives on friday. bring gloves.")
+        #expect(TextNormalizer.comparable(quoted) == TextNormalizer.comparable(original))
+        #expect(TextNormalizer.comparable("a > b") == "a > b")
+        #expect(TextNormalizer.comparable("Ünïcode  stays") == "Ünïcode stays")
     }
 }

@@ -202,3 +202,19 @@ import Ingest
         #expect(try store.count("SELECT count(DISTINCT message_id) FROM documents") == 40)
     }
 }
+
+@Suite struct MixedRootTests {
+    @Test func anMboxInsideANotesFolderSurvivesAFolderScan() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("home/todo.md", note(title: "Todo", body: "Call the plumber."))
+        let mbox = try scratch.write("home/inbox.mbox", mboxMessage(id: "x1@example.org", subject: "Plumber", body: "The plumber comes at nine."))
+        _ = try store.sync([mbox])
+        let report = try store.sync([scratch.path("home")])
+        #expect(report.removed == 0)
+        #expect(try store.status().mail == 1)
+        try FileManager.default.removeItem(atPath: mbox)
+        #expect(try store.sync([scratch.path("home")]).removed == 1)
+        #expect(try store.status().mail == 0)
+    }
+}

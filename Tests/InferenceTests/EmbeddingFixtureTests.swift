@@ -18,6 +18,8 @@ struct EmbeddingFixtureTests {
         for item in fixture.cases {
             #expect(tokenizer.encode(item.text) == item.token_ids, "text: \(item.text)")
             #expect(tokenizer.countTokens(item.text) == item.token_ids.count - 2, "text: \(item.text)")
+            // Uncased model: upper-casing the input (Cyrillic, accented Latin included) changes nothing.
+            #expect(tokenizer.encode(item.text.uppercased()) == item.token_ids, "text: \(item.text.uppercased())")
         }
     }
 
@@ -68,6 +70,27 @@ struct EmbeddingFixtureTests {
         }
         #expect(embedder.tokenizer.encode(texts[2]).count == 256)
         #expect(try embedder.embed([]).isEmpty)
+    }
+
+    /// bf16 is the default where the CPU has it; it must stay within the fixture tolerance of f32 on
+    /// full-window passages too, where rounding has the most tokens to accumulate over.
+    @Test func bfloat16AgreesWithFloat32OnLongPassages() throws {
+        try #require(bert_best_isa() >= Int32(BERT_ISA_AVX512_BF16), "CPU has no AVX-512 BF16")
+        let dir = try EmbeddingTestSupport.miniLMDirectory()
+        let exact = try BertEmbedder(directory: dir, threads: 2, precision: .float32)
+        let fast = try BertEmbedder(directory: dir, threads: 2)
+        #expect(fast.precision == .bfloat16)
+        let fixture = try EmbeddingTestSupport.miniLMFixture()
+        let passages = [
+            fixture.cases.map(\.text).joined(separator: " "),
+            String(repeating: "The committee met on Tuesday to review the 2027 budget; travel costs rose 14% while "
+                + "hardware spending fell. Action items: Maria drafts the summary, Tom checks the invoices. ", count: 6),
+            (0..<200).map { "item\($0) → état №\($0 * 7) «quoted» (x^2 + y_1) ∑ 東京 München" }.joined(separator: "\n"),
+        ]
+        for (a, b) in zip(try exact.embed(passages), try fast.embed(passages)) {
+            let cosine = EmbeddingTestSupport.cosine(a, b)
+            #expect(cosine >= 0.9999, "bf16 vs f32 cosine \(cosine)")
+        }
     }
 
     @Test func modelIDIsStable() throws {

@@ -94,6 +94,26 @@ import Testing
         #expect(doc.body == "First & bold para.\n\nSecond… 😀 &unknown;\n\n- one\n- two\n\na < b\nnext line")
     }
 
+    @Test func htmlBlockquotesAreMarkedAsQuotes() throws {
+        let html = """
+            <div>My reply here.</div><br>
+            <div class="gmail_quote">On Tue, Mar 5, 2024 at 10:30 AM Alice &lt;a@x&gt; wrote:<br>
+            <blockquote><p>Old text</p><p>second para<br>next</p><blockquote>older</blockquote></blockquote></div>
+            """
+        #expect(HTMLText.text(fromHTML: html) == """
+            My reply here.
+            On Tue, Mar 5, 2024 at 10:30 AM Alice <a@x> wrote:
+
+            > Old text
+            >
+            > second para
+            > next
+            >
+            >> older
+            """)
+        #expect(ReplyCleaner.ownWords(HTMLText.text(fromHTML: html)) == "My reply here.")
+    }
+
     @Test func base64AndQuotedPrintable() throws {
         let text = "Grüße aus München — ein längerer Text.\nZweite Zeile."
         let b64 = try parseMail("""
@@ -159,6 +179,31 @@ import Testing
         #expect(htmlOnly.attachments.isEmpty)
     }
 
+    @Test func crlfMultipart() throws {
+        let text = """
+            Subject: crlf
+            Content-Type: multipart/alternative;
+            \tboundary="b"
+
+            --b
+            Content-Type: text/plain; charset=utf-8
+            Content-Transfer-Encoding: quoted-printable
+
+            Soft=
+             break and caf=C3=A9
+            second line
+            --b
+            Content-Type: text/html
+
+            <p>html</p>
+            --b--
+            """.replacingOccurrences(of: "\n", with: "\r\n")
+        let doc = try parseMail(text)
+        #expect(doc.title == "crlf")
+        #expect(doc.body == "Soft break and café\nsecond line")
+        #expect(!doc.body.contains("\r"))
+    }
+
     @Test func attachmentsAreListedNotIndexed() throws {
         let doc = try parseMail("""
             Subject: files
@@ -199,6 +244,23 @@ import Testing
             """)
         #expect(doc.body == "See attached.\n\nTrailer text.")
         #expect(doc.attachments == ["report.pdf", "€ budget.txt", "föto.jpg", "longname.bin"])
+    }
+
+    @Test func uuencodedBlocksBecomeAttachments() throws {
+        let doc = try parseMail("""
+            Subject: old style
+
+            Here is the file.
+
+            begin 644 hello.txt
+            ,:&5L;&\\@=V]R;&0*
+            `
+            end
+
+            And a line that says begin 644 but is prose.
+            """)
+        #expect(doc.body == "Here is the file.\n\n\nAnd a line that says begin 644 but is prose.")
+        #expect(doc.attachments == ["hello.txt"])
     }
 
     @Test func nestedMessage() throws {
@@ -340,7 +402,12 @@ import Testing
         ]
         for v in variants { #expect(DateParsing.parse(v) == expected, "\(v)") }
         #expect(DateParsing.parse("Sun, 31 Dec 99 23:59:59 GMT") == utcDate(1999, 12, 31, 23, 59, 59))
+        #expect(DateParsing.parse("Mar 5, 2024, 9:30 AM") == expected)
+        #expect(DateParsing.parse("March 5, 2024 12:15 PM") == utcDate(2024, 3, 5, 12, 15))
+        #expect(DateParsing.parse("5 Mar 2024 9:30 pm +0000") == utcDate(2024, 3, 5, 21, 30))
         #expect(DateParsing.parse("not a date") == nil)
+        #expect(FlexibleDate.parse("2024-03-05") == utcDate(2024, 3, 5))
+        #expect(FlexibleDate.parse(" 2024-03-05T09:30:00Z ") == expected)
         #expect(DateParsing.parse("Tue, 31 Feb 2024 10:00:00 +0000") == nil)
     }
 
@@ -366,13 +433,47 @@ import Testing
     }
 
     @Test func referencesAreDedupedAndCapped() throws {
-        let ids = (0..<3000).map { "<id\($0)@x>" }
-        let doc = try parseMail("Subject: x\nMessage-ID: <self@x>\nReferences: \(ids.joined(separator: "\n "))\n <id5@x> <self@x>\nIn-Reply-To: <id2999@x>\n\nb")
+        let ids = (0..<50_000).map { "<id\($0)@x>" }
+        let doc = try parseMail("Subject: x\nMessage-ID: <self@x>\nReferences: \(ids.joined(separator: "\n "))\n <id5@x> <self@x>\nIn-Reply-To: <id49999@x>\n\nb")
         #expect(doc.references.count == MailParser.maxReferences)
         #expect(doc.references.first == "id0@x")
-        #expect(doc.references.last == "id2999@x")
+        #expect(doc.references.last == "id49999@x")
         #expect(Set(doc.references).count == doc.references.count)
         #expect(!doc.references.contains("self@x"))
+    }
+
+    @Test func digestAndEncodedAttachedMessage() throws {
+        let inner = "From: Inner <i@x>\nSubject: inside\n\nInner body.\n"
+        let doc = try parseMail("""
+            Subject: digest
+            Content-Type: multipart/mixed; boundary=o
+
+            --o
+            Content-Type: multipart/digest; boundary=d
+
+            --d
+
+            From: First <f@x>
+            Subject: one
+
+            Digest entry one.
+            --d
+
+            From: Second <s@x>
+            Subject: two
+
+            Digest entry two.
+            --d--
+            --o
+            Content-Type: message/rfc822
+            Content-Transfer-Encoding: base64
+
+            \(base64(Array(inner.utf8)))
+            --o--
+            """)
+        #expect(doc.body.contains("Subject: one\n\nDigest entry one."))
+        #expect(doc.body.contains("Subject: two\n\nDigest entry two."))
+        #expect(doc.body.hasSuffix("From: Inner <i@x>\nSubject: inside\n\nInner body."))
     }
 
     @Test func malformedMessages() {

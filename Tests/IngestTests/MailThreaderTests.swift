@@ -75,6 +75,16 @@ import Testing
         #expect(threads[0].messageIDs == ["ref0@x", "ref25000@x", "big", "rev"])
     }
 
+    @Test func manyRepliesThroughMissingParents() {
+        // 20,000 replies, each under its own missing parent below one real root.
+        var messages = [msg("root", [], "Big", day: 1)]
+        for i in 0..<20_000 { messages.append(msg("r\(i)", ["root", "missing\(i)"], "Re: Big", day: 2)) }
+        let threads = MailThreader.thread(messages)
+        #expect(threads.count == 1)
+        #expect(threads[0].id == "root")
+        #expect(threads[0].messageIDs.count == 20_001)
+    }
+
     @Test func duplicatesAndUndatedMessagesAreKept() {
         let threads = MailThreader.thread([
             msg("a", [], "S", day: 1),

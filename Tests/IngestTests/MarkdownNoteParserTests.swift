@@ -90,7 +90,7 @@ import Testing
         }
     }
 
-    @Test func oversizedAndDeeplyNestedFrontMatter() {
+    @Test func oversizedAndDeeplyNestedFrontMatter() throws {
         let big = "---\n" + String(repeating: "key: value\n", count: 7000) + "---\nbody"
         #expect {
             try parse(big)
@@ -100,8 +100,20 @@ import Testing
         }
         let deep = "---\nx: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n---\n"
         #expect(throws: IngestError.self) { try parse(deep) }
-        let dashes = "---\n" + String(repeating: "- ", count: 3000) + "x\n---\n"
+        let dashes = "---\nx:\n" + String(repeating: "- ", count: 3000) + "y\n---\n"
         #expect(throws: IngestError.self) { try parse(dashes) }
+        // An apostrophe in a plain scalar or quoted brackets cannot hide nesting from the guard.
+        let hidden = "---\na: it's\nb: " + String(repeating: "[\"]\", ", count: 3000) + "\n---\n"
+        #expect {
+            try parse(hidden)
+        } throws: { error in
+            guard case IngestError.badFrontMatter(_, _, let reason) = error else { return false }
+            return reason.contains("nesting")
+        }
+        // Ordinary quoting and comments are fine.
+        let fine = try parse("---\ntitle: \"It's [not] nested\" # comment [[[\ntags: ['a', \"b\"]\n---\nx")
+        #expect(fine.title == "It's [not] nested")
+        #expect(fine.tags == ["a", "b"])
     }
 
     @Test func titleFallbacks() throws {
@@ -132,7 +144,7 @@ import Testing
             ~~~python
             # comment #fencedtoo
             ~~~
-            Tail #Alpha duplicate, #über unicode.
+            Tail #Alpha duplicate, #über unicode, [a link](#anchor) is no tag.
             """)
         #expect(doc.tags == ["alpha", "beta/child", "v2", "paren", "über"])
     }
@@ -166,9 +178,20 @@ import Testing
         #expect(doc?.body.hasSuffix("\u{FFFD}") == true)
     }
 
+    @Test func utf16WithByteOrderMark() throws {
+        let data = "# Titel\nÄrger #tag".data(using: .utf16)!
+        let doc = try MarkdownNoteParser.parse(data, path: "/u.md", modified: modified)
+        #expect(doc.title == "Titel")
+        #expect(doc.tags == ["tag"])
+    }
+
     @Test func byteOrderMarkAndNoFrontMatterClosing() throws {
         let bom = Data([0xEF, 0xBB, 0xBF]) + Data("---\ntitle: BOM\n---\nx".utf8)
         #expect(try MarkdownNoteParser.parse(bom, path: "/a.md", modified: modified).title == "BOM")
+        // Prose between two horizontal rules is not front matter.
+        let rules = try parse("---\nSome text here: with a colon\n---\nmore")
+        #expect(rules.bodyLineOffset == 1)
+        #expect(rules.title == "Some Note")
         // An opening rule without a closing one is not front matter.
         let doc = try parse("---\njust a rule\n\ntext")
         #expect(doc.bodyLineOffset == 1)

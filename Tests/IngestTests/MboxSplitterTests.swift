@@ -61,6 +61,9 @@ import Testing
             expectedOffset += m.length
         }
         #expect(expectedOffset == Int64(data.count))
+        // Line counts tile the file too.
+        for (a, b) in zip(messages, messages.dropFirst()) { #expect(b.lineNumber == a.lineNumber + a.lineCount) }
+        #expect(messages.map(\.lineCount).reduce(0, +) == data.filter { $0 == 0x0A }.count)
     }
 
     @Test func tinyBlocksEqualWhole() {
@@ -133,12 +136,14 @@ import Testing
         #expect(out[0].isTruncated)
         #expect(out[0].length > 3_000_000)
         #expect(out[1].lineNumber == 6)
+        #expect(out[0].lineCount == 5)
     }
 
     @Test func resumesAtOffset() {
         let data = Data(Self.sample.utf8)
         let whole = split(data, blockSize: data.count)
-        var splitter = MboxSplitter(startOffset: whole[1].offset, startLine: whole[1].lineNumber)
+        var splitter = MboxSplitter(startOffset: whole[0].offset + whole[0].length,
+                                    startLine: whole[0].lineNumber + whole[0].lineCount)
         var resumed = splitter.append(data.subdata(in: Int(whole[1].offset)..<data.count))
         resumed += splitter.finish()
         #expect(resumed == Array(whole[1...]))

@@ -85,9 +85,26 @@ public struct BertConfiguration: Sendable, Equatable {
             throw EmbeddingModelError.badConfiguration(path: path, reason: "layer_norm_eps = \(epsilon)")
         }
         layerNormEpsilon = Float(epsilon)
+        try validate(path: path)
+    }
+
+    /// Checks sizes are positive, bounded (so a hostile file cannot ask for absurd buffers) and consistent.
+    func validate(path: String) throws {
+        let bounds: [(String, Int, ClosedRange<Int>)] = [
+            ("vocabulary size", vocabularySize, 1...1_000_000), ("hidden size", hiddenSize, 1...8192),
+            ("layer count", layerCount, 1...256), ("head count", headCount, 1...256),
+            ("intermediate size", intermediateSize, 1...65536), ("position count", maxPositions, 2...65536),
+            ("token type count", tokenTypeCount, 1...16),
+        ]
+        for (what, value, range) in bounds where !range.contains(value) {
+            throw EmbeddingModelError.badConfiguration(path: path, reason: "\(what) \(value) is outside \(range)")
+        }
         guard hiddenSize % headCount == 0 else {
             throw EmbeddingModelError.badConfiguration(
-                path: path, reason: "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)")
+                path: path, reason: "hidden size \(hiddenSize) is not a multiple of the head count \(headCount)")
+        }
+        guard layerNormEpsilon > 0, layerNormEpsilon < 1 else {
+            throw EmbeddingModelError.badConfiguration(path: path, reason: "layer norm epsilon \(layerNormEpsilon)")
         }
     }
 }

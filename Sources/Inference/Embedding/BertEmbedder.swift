@@ -45,7 +45,9 @@ public final class BertEmbedder: Embedder {
     ///   - name: the model's name in `modelID`; defaults to the folder's name.
     ///   - threads: worker threads for `embed`; defaults to the number of active processors.
     ///   - precision: defaults to `.bfloat16` where the CPU has AVX-512 BF16, else `.float32`.
-    public init(directory: URL, name: String? = nil, threads: Int? = nil, precision: BertPrecision? = nil) throws {
+    public convenience init(
+        directory: URL, name: String? = nil, threads: Int? = nil, precision: BertPrecision? = nil
+    ) throws {
         let fileManager = FileManager.default
         let configuration = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
         let window = try Self.maxSequenceLength(directory: directory, configuration: configuration)
@@ -60,31 +62,43 @@ public final class BertEmbedder: Embedder {
         } else {
             throw EmbeddingModelError.missingFile(path: tokenizerJSON.path, what: "tokenizer.json or vocab.txt")
         }
-        if let largest = tokenizer.vocabulary.values.max(), Int(largest) >= configuration.vocabularySize {
-            throw EmbeddingModelError.badConfiguration(
-                path: directory.path,
-                reason: "the tokenizer has id \(largest) but the model only \(configuration.vocabularySize) tokens")
-        }
         let weightsURL = directory.appendingPathComponent("model.safetensors")
         guard fileManager.fileExists(atPath: weightsURL.path) else {
             throw EmbeddingModelError.missingFile(path: weightsURL.path, what: "model weights")
         }
         let file = try SafetensorsFile(url: weightsURL)
+        try self.init(
+            source: SafetensorsBertSource(file: file), path: directory.path, configuration: configuration,
+            tokenizer: tokenizer,
+            pooling: try BertPooling(contentsOf: directory.appendingPathComponent("1_Pooling/config.json")),
+            modelID: "\(name ?? directory.standardizedFileURL.lastPathComponent)@\(file.fingerprint())",
+            threads: threads, precision: precision)
+    }
+
+    /// Assembles an embedder from weights in any supported container.
+    init(
+        source: some BertTensorSource, path: String, configuration: BertConfiguration, tokenizer: WordPieceTokenizer,
+        pooling: BertPooling, modelID: String, threads: Int?, precision: BertPrecision?
+    ) throws {
+        if let largest = tokenizer.vocabulary.values.max(), Int(largest) >= configuration.vocabularySize {
+            throw EmbeddingModelError.badConfiguration(
+                path: path,
+                reason: "the tokenizer has id \(largest) but the model only \(configuration.vocabularySize) tokens")
+        }
         let isa = bert_best_isa()
         let chosen = precision ?? (isa >= Int32(BERT_ISA_AVX512_BF16) ? .bfloat16 : .float32)
         if chosen == .bfloat16 && isa < Int32(BERT_ISA_AVX512_BF16) {
             throw EmbeddingModelError.unsupported(
-                path: directory.path, reason: "bfloat16 inference needs a CPU with AVX-512 BF16; use float32")
+                path: path, reason: "bfloat16 inference needs a CPU with AVX-512 BF16; use float32")
         }
         self.configuration = configuration
         self.tokenizer = tokenizer
-        self.pooling = try BertPooling(contentsOf: directory.appendingPathComponent("1_Pooling/config.json"))
+        self.pooling = pooling
         self.precision = chosen
         self.isa = isa
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        self.weights = try BertWeights(file: file, configuration: configuration, precision: chosen)
-        let modelName = name ?? directory.standardizedFileURL.lastPathComponent
-        self.modelID = "\(modelName)@\(file.fingerprint())"
+        self.weights = try BertWeights(source: source, configuration: configuration, precision: chosen)
+        self.modelID = modelID
     }
 
     private static func maxSequenceLength(directory: URL, configuration: BertConfiguration) throws -> Int {
@@ -121,7 +135,20 @@ public final class BertEmbedder: Embedder {
 
     /// Unit-length embeddings of `texts`, in order. Each text is truncated to `maxTokens`.
     public func embed(_ texts: [String]) throws -> [[Float]] {
-        embed(tokenIDs: texts.map { tokenizer.encode($0) })
+        embed(tokenIDs: tokenize(texts))
+    }
+
+    /// Token ids of each text, tokenized on `threads` threads (tokenizing is a tenth of the model's time).
+    private func tokenize(_ texts: [String]) -> [[Int32]] {
+        guard texts.count > 1, threads > 1 else { return texts.map { tokenizer.encode($0) } }
+        let slots = ResultSlots<Int32>(count: texts.count)
+        let workers = min(threads, texts.count)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: texts.count, by: workers) {
+                slots.set(index, tokenizer.encode(texts[index]))
+            }
+        }
+        return slots.values()
     }
 
     /// Unit-length embeddings of already tokenized sequences (`[CLS] … [SEP]` included); ids outside the
@@ -134,13 +161,19 @@ public final class BertEmbedder: Embedder {
             return clean
         }
         let batches = Self.planBatches(lengths: sequences.map(\.count), threads: threads)
-        let results = ResultSlots(count: sequences.count)
+        let results = ResultSlots<Float>(count: sequences.count)
         let next = BatchCounter()
         let workers = min(threads, batches.count)
+        let batchTokens = batches.map { $0.reduce(0) { $0 + sequences[$1].count } }.max() ?? 0
+        let longest = sequences.map(\.count).max() ?? 0
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // Scratch sized for the largest batch, reused for every batch this worker takes: fresh pages
+            // for each batch would cost more in page faults than LayerNorm and pooling together.
+            let buffers = ForwardBuffers(tokens: batchTokens, longest: longest, config: configuration, precision: precision)
+            defer { buffers.release() }
             while let index = next.take(limit: batches.count) {
                 let members = batches[index]
-                let vectors = forward(members.map { sequences[$0] })
+                let vectors = forward(members.map { sequences[$0] }, buffers: buffers)
                 for (member, vector) in zip(members, vectors) { results.set(member, vector) }
             }
         }
@@ -174,13 +207,11 @@ public final class BertEmbedder: Embedder {
     // MARK: Forward pass
 
     /// Embeds one batch of sequences: one ragged [tokens × hidden] matrix through all layers.
-    func forward(_ sequences: [[Int32]]) -> [[Float]] {
+    /// `buffers` must be sized for at least these sequences' total and longest lengths.
+    private func forward(_ sequences: [[Int32]], buffers: ForwardBuffers) -> [[Float]] {
         let config = configuration
         let hidden = config.hiddenSize
         let total = sequences.reduce(0) { $0 + $1.count }
-        let longest = sequences.map(\.count).max() ?? 0
-        let buffers = ForwardBuffers(tokens: total, longest: longest, config: config, precision: precision)
-        defer { buffers.release() }
         var x = buffers.x
         var y = buffers.y
 
@@ -255,9 +286,9 @@ public final class BertEmbedder: Embedder {
 
     // MARK: Benchmark
 
-    /// Passages per second and tokens per second, measured on synthetic passages of `tokens` tokens each
-    /// (`[CLS]` and `[SEP]` included), after one warm-up batch. For `assist bench`.
-    public func measureThroughput(passages: Int = 64, tokens: Int = 128) -> (passagesPerSecond: Double, tokensPerSecond: Double) {
+    /// Embedding speed on synthetic passages of `tokens` tokens each (`[CLS]` and `[SEP]` included),
+    /// measured after one warm-up batch. For `assist bench`.
+    public func measureThroughput(passages: Int = 64, tokens: Int = 128) -> EmbeddingThroughput {
         let length = max(2, min(tokens, configuration.maxPositions))
         // Deterministic ids from the ordinary word range (above BERT's reserved and special entries).
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -273,11 +304,35 @@ public final class BertEmbedder: Embedder {
             return ids
         }
         _ = embed(tokenIDs: Array(inputs.prefix(threads)))
+        let cpuStart = EmbeddingThroughput.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         _ = embed(tokenIDs: inputs)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let rate = Double(inputs.count) / seconds
-        return (rate, rate * Double(length))
+        let cpuSeconds = EmbeddingThroughput.processCPUSeconds() - cpuStart
+        return EmbeddingThroughput(
+            passages: inputs.count, tokensPerPassage: length, seconds: seconds, cpuSeconds: cpuSeconds, threads: threads)
+    }
+}
+
+/// One throughput measurement of an embedder.
+public struct EmbeddingThroughput: Sendable, Equatable {
+    public var passages: Int
+    public var tokensPerPassage: Int
+    /// Wall-clock time of the run.
+    public var seconds: Double
+    /// CPU time the whole process used meanwhile; on a busy machine `cpuSeconds / threads` exceeding
+    /// `seconds` by less than expected shows the embedder was starved, not slow.
+    public var cpuSeconds: Double
+    public var threads: Int
+
+    public var passagesPerSecond: Double { Double(passages) / seconds }
+    public var tokensPerSecond: Double { passagesPerSecond * Double(tokensPerPassage) }
+    /// Passages per second of CPU time, times `threads`: the rate the run would reach with `threads` idle cores.
+    public var passagesPerSecondUncontended: Double { Double(passages) / cpuSeconds * Double(threads) }
+
+    static func processCPUSeconds() -> Double {
+        // clock(): CPU time of the whole process, all threads.
+        Double(clock()) / Double(CLOCKS_PER_SEC)
     }
 }
 
@@ -296,19 +351,20 @@ private final class BatchCounter: @unchecked Sendable {
 }
 
 /// Collects results written by several threads, each to its own slots.
-private final class ResultSlots: @unchecked Sendable {
+private final class ResultSlots<Element: Sendable>: @unchecked Sendable {
+    typealias Value = [Element]
     private let lock = NSLock()
-    private var slots: [[Float]]
+    private var slots: [Value]
 
     init(count: Int) { slots = Array(repeating: [], count: count) }
 
-    func set(_ index: Int, _ vector: [Float]) {
+    func set(_ index: Int, _ value: Value) {
         lock.lock()
-        slots[index] = vector
+        slots[index] = value
         lock.unlock()
     }
 
-    func values() -> [[Float]] {
+    func values() -> [Value] {
         lock.lock()
         defer { lock.unlock() }
         return slots

@@ -74,16 +74,16 @@ struct BertWeights: Sendable {
     let embeddingNorm: BertLayerNorm
     let layers: [BertLayer]
 
-    init(file: SafetensorsFile, configuration config: BertConfiguration, precision: BertPrecision) throws {
-        // Checkpoints exported from `BertModel` have bare names; from `BertForMaskedLM` etc. a `bert.` prefix.
-        let prefix = file.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
+    /// Reads the weights through `source`, which resolves Hugging Face tensor names (without a `bert.`
+    /// prefix) to its own file's names.
+    init(source: some BertTensorSource, configuration config: BertConfiguration, precision: BertPrecision) throws {
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
-            try file.floats(prefix + name, expectedShape: shape)
+            try source.floats(name, shape: shape)
         }
         /// LayerNorm parameters are `weight`/`bias`, or `gamma`/`beta` in old TensorFlow conversions.
         func norm(_ name: String) throws -> BertLayerNorm {
             let shape = [config.hiddenSize]
-            if file.tensors[prefix + name + ".gamma"] != nil {
+            if source.contains(name + ".gamma") {
                 return BertLayerNorm(gamma: try tensor(name + ".gamma", shape), beta: try tensor(name + ".beta", shape))
             }
             return BertLayerNorm(gamma: try tensor(name + ".weight", shape), beta: try tensor(name + ".bias", shape))
@@ -104,9 +104,15 @@ struct BertWeights: Sendable {
             let attention = base + "attention.self."
             var qkvWeight: [Float] = []
             var qkvBias: [Float] = []
-            for part in ["query", "key", "value"] {
-                qkvWeight += try tensor(attention + part + ".weight", [hidden, hidden])
-                qkvBias += try tensor(attention + part + ".bias", [hidden])
+            if source.contains(attention + "qkv.weight") {
+                // Some converters store the three projections fused, query rows first.
+                qkvWeight = try tensor(attention + "qkv.weight", [3 * hidden, hidden])
+                qkvBias = try tensor(attention + "qkv.bias", [3 * hidden])
+            } else {
+                for part in ["query", "key", "value"] {
+                    qkvWeight += try tensor(attention + part + ".weight", [hidden, hidden])
+                    qkvBias += try tensor(attention + part + ".bias", [hidden])
+                }
             }
             return BertLayer(
                 qkv: BertLinear(weight: qkvWeight, bias: qkvBias, outputs: 3 * hidden, inputs: hidden, precision: precision),
@@ -116,5 +122,30 @@ struct BertWeights: Sendable {
                 down: try linear(base + "output.dense", outputs: hidden, inputs: config.intermediateSize),
                 outputNorm: try norm(base + "output.LayerNorm"))
         }
+    }
+}
+
+/// Where BERT weights come from, addressed by Hugging Face tensor names.
+protocol BertTensorSource {
+    func contains(_ name: String) -> Bool
+    /// The tensor as `Float`s in row-major order, after checking it has `shape` (outermost first).
+    func floats(_ name: String, shape: [Int]) throws -> [Float]
+}
+
+/// A sentence-transformers `model.safetensors`; checkpoints exported from `BertForMaskedLM` and friends
+/// carry a `bert.` prefix, `BertModel` exports do not.
+struct SafetensorsBertSource: BertTensorSource {
+    let file: SafetensorsFile
+    let prefix: String
+
+    init(file: SafetensorsFile) {
+        self.file = file
+        self.prefix = file.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
+    }
+
+    func contains(_ name: String) -> Bool { file.tensors[prefix + name] != nil }
+
+    func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        try file.floats(prefix + name, expectedShape: shape)
     }
 }

@@ -256,34 +256,34 @@ func halfToFloat(_ half: UInt16) -> Float {
 }
 
 extension SafetensorsFile {
-    /// A stable 12-hex-digit identity of the file's contents, cheap enough to compute at every load: a
-    /// 64-bit FNV-1a hash of the size, the whole header, and 16 evenly spaced 64 KiB windows of the data.
-    /// Any re-export, different shape or different checkpoint changes it.
+    /// A stable 12-hex-digit identity of the file's contents, cheap enough to compute at every load (see
+    /// `contentFingerprint`).
     public func fingerprint() -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        withUnsafeBytes(of: UInt64(fileSize).littleEndian) { for byte in $0 { mix(byte) } }
-        bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let headerEnd = min(raw.count, 8 + Int(headerLength))
-            for index in 0..<headerEnd { mix(raw[index]) }
-            let window = 65_536
-            let span = raw.count - headerEnd
-            guard span > 0 else { return }
-            for sample in 0..<16 {
-                let start = headerEnd + span / 16 * sample
-                let end = min(raw.count, start + window)
-                for index in start..<end { mix(raw[index]) }
-            }
-        }
-        return String(String(hash, radix: 16).leftPadded(to: 16).prefix(12))
+        bytes.withUnsafeBytes { contentFingerprint($0, headerLength: 8 + Int(headerLength)) }
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+/// 12 hex digits of a 64-bit FNV-1a hash over the size, the first `headerLength` bytes (a model file's
+/// header: names, shapes, offsets) and 16 evenly spaced 64 KiB windows of the rest. Any re-export, different
+/// shape or different checkpoint changes it, without reading 100 MB at every start.
+func contentFingerprint(_ raw: UnsafeRawBufferPointer, headerLength: Int) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ byte: UInt8) {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
     }
+    withUnsafeBytes(of: UInt64(raw.count).littleEndian) { for byte in $0 { mix(byte) } }
+    let headerEnd = max(0, min(raw.count, headerLength))
+    for index in 0..<headerEnd { mix(raw[index]) }
+    let window = 65_536
+    let span = raw.count - headerEnd
+    if span > 0 {
+        for sample in 0..<16 {
+            let start = headerEnd + span / 16 * sample
+            let end = min(raw.count, start + window)
+            for index in start..<end { mix(raw[index]) }
+        }
+    }
+    let hex = String(hash, radix: 16)
+    return String((String(repeating: "0", count: max(0, 16 - hex.count)) + hex).prefix(12))
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What went wrong loading a WordPiece vocabulary.
-public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+public enum WordPieceError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case malformed(path: String, reason: String)
 
@@ -61,12 +61,12 @@ public struct WordPieceTokenizer: Sendable {
     ) throws {
         func id(_ token: String) throws -> Int32 {
             guard let id = vocabulary[token] else {
-                throw TokenizerError.malformed(path: source, reason: "the vocabulary has no \(token) token")
+                throw WordPieceError.malformed(path: source, reason: "the vocabulary has no \(token) token")
             }
             return id
         }
         guard maxLength >= 2 else {
-            throw TokenizerError.malformed(path: source, reason: "window of \(maxLength) tokens is too short")
+            throw WordPieceError.malformed(path: source, reason: "window of \(maxLength) tokens is too short")
         }
         self.options = options
         self.vocabulary = vocabulary
@@ -88,22 +88,22 @@ public struct WordPieceTokenizer: Sendable {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerError.unreadable(path: path, reason: error.localizedDescription)
+            throw WordPieceError.unreadable(path: path, reason: error.localizedDescription)
         }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw TokenizerError.malformed(path: path, reason: "not a JSON object")
+            throw WordPieceError.malformed(path: path, reason: "not a JSON object")
         }
         guard let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Any] else {
-            throw TokenizerError.malformed(path: path, reason: "no model.vocab")
+            throw WordPieceError.malformed(path: path, reason: "no model.vocab")
         }
         if let type = model["type"] as? String, type != "WordPiece" {
-            throw TokenizerError.malformed(path: path, reason: "model type is \(type), not WordPiece")
+            throw WordPieceError.malformed(path: path, reason: "model type is \(type), not WordPiece")
         }
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(vocab.count)
         for (token, value) in vocab {
             guard let id = value as? Int, id >= 0, id <= Int(Int32.max) else {
-                throw TokenizerError.malformed(path: path, reason: "token \(token) has no valid id")
+                throw WordPieceError.malformed(path: path, reason: "token \(token) has no valid id")
             }
             vocabulary[token] = Int32(id)
         }
@@ -112,7 +112,7 @@ public struct WordPieceTokenizer: Sendable {
         if let limit = model["max_input_chars_per_word"] as? Int { options.maxInputCharsPerWord = limit }
         if let normalizer = root["normalizer"] as? [String: Any] {
             guard normalizer["type"] as? String == "BertNormalizer" else {
-                throw TokenizerError.malformed(
+                throw WordPieceError.malformed(
                     path: path, reason: "normalizer \(normalizer["type"] ?? "?") is not supported (BertNormalizer is)")
             }
             if let value = normalizer["clean_text"] as? Bool { options.cleanText = value }
@@ -141,7 +141,7 @@ public struct WordPieceTokenizer: Sendable {
         let path = url.path
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TokenizerError.unreadable(path: path, reason: error.localizedDescription)
+            throw WordPieceError.unreadable(path: path, reason: error.localizedDescription)
         }
         var vocabulary: [String: Int32] = [:]
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -335,22 +335,20 @@ public struct WordPieceTokenizer: Sendable {
             }
         }
         if options.lowercase {
-            var index = 0
-            while index < output.count {
-                let scalar = output[index]
+            var lowered: [Unicode.Scalar] = []
+            lowered.reserveCapacity(output.count)
+            for scalar in output {
                 let value = scalar.value
                 if value < 0x80 {
-                    if value >= 0x41 && value <= 0x5A { output[index] = Unicode.Scalar(value + 0x20)! }
-                    index += 1
+                    lowered.append(value >= 0x41 && value <= 0x5A ? Unicode.Scalar(UInt8(value + 0x20)) : scalar)
                 } else if scalar.properties.changesWhenLowercased {
                     // Character by character, as HF does (no context-dependent final sigma).
-                    let lowered = Array(scalar.properties.lowercaseMapping.unicodeScalars)
-                    output.replaceSubrange(index...index, with: lowered)
-                    index += lowered.count
+                    lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
                 } else {
-                    index += 1
+                    lowered.append(scalar)
                 }
             }
+            output = lowered
         }
     }
 

@@ -1,0 +1,108 @@
+// Instantiates quant_simd.inc for AVX-512 VNNI and for AVX2; quant_dispatch.c picks one at run time.
+#include "quant_kernels.h"
+#include "quant_common.h"
+#include "quant_internal.h"
+
+#ifdef QK_X86
+#include <immintrin.h>
+
+// ---- AVX-512 VNNI (256-bit vectors with the VL encodings) ----
+#define QK_SFX(name) name##_vnni
+#define QK_TGT __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define QK_DPBUSD(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
+#define QK_EXPAND_BITS(bits) _mm256_maskz_mov_epi8((__mmask32)(bits), _mm256_set1_epi8(0x10))
+// vpdpbusd wants an unsigned operand: flip the sign bit (w + 128) and subtract 128 * sum(a) afterwards.
+#define QK_SIGNED_DOT(w, a) QK_DPBUSD(_mm256_xor_si256((w), _mm256_set1_epi8((char)0x80)), (a))
+#define QK_SIGNED_DOT_BIAS 128.0f
+#include "quant_simd.inc"
+#undef QK_SFX
+#undef QK_TGT
+#undef QK_DPBUSD
+#undef QK_EXPAND_BITS
+#undef QK_SIGNED_DOT
+#undef QK_SIGNED_DOT_BIAS
+
+// ---- AVX2: vpmaddubsw (u8*s8 pairs to saturating i16) then vpmaddwd by ones. Every unsigned operand
+// here is below 64, so the i16 pair sums cannot saturate. ----
+#define QK_SFX(name) name##_avx2
+#define QK_TGT __attribute__((target("avx2,fma,f16c")))
+#define QK_DPBUSD(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+static inline QK_TGT __m256i qk_expand_bits_avx2(uint32_t bits) {
+    const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+                                              0x0101010101010101LL, 0x0000000000000000LL);
+    const __m256i mask = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuffle);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, mask), mask);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+#define QK_EXPAND_BITS(bits) qk_expand_bits_avx2(bits)
+// |w| * sign(a, w): both operands stay within vpmaddubsw's range for int8 weights.
+#define QK_SIGNED_DOT(w, a) QK_DPBUSD(_mm256_sign_epi8((w), (w)), _mm256_sign_epi8((a), (w)))
+#define QK_SIGNED_DOT_BIAS 0.0f
+#include "quant_simd.inc"
+
+QK_TGT float qk_dot_f32_avx2(const float *a, const float *b, int n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    float sum = hsum_avx2(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+QK_TGT void qk_axpy_f32_avx2(float *y, float alpha, const float *x, int n) {
+    __m256 va = _mm256_set1_ps(alpha);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+QK_TGT void qk_f32_to_f16_avx2(const float *x, uint16_t *out, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) out[i] = qk_float_to_half(x[i]);
+}
+
+/// Requires head_dim to be a multiple of 8 (every supported model's is 64 or 128); others go scalar.
+QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
+                               int head_dim, int visible, float scale, float *scores, float *out) {
+    enum { MAXV = 512 / 8 };
+    __m256 qv[MAXV], acc[MAXV];
+    int nv = head_dim / 8;
+    for (int i = 0; i < nv; i++) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(q + 8 * i), _MM_FROUND_TO_NEAREST_INT);
+        qv[i] = _mm256_cvtph_ps(h);
+        acc[i] = _mm256_setzero_ps();
+    }
+    float mx = -INFINITY;
+    for (int j = 0; j < visible; j++) {
+        const uint16_t *k = keys + (size_t)j * stride;
+        __m256 sum = _mm256_setzero_ps();
+        for (int i = 0; i < nv; i++)
+            sum = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), sum);
+        float s = hsum_avx2(sum) * scale;
+        scores[j] = s;
+        mx = s > mx ? s : mx;
+    }
+    float total = 0;
+    for (int j = 0; j < visible; j++) {
+        float e = expf(scores[j] - mx);
+        scores[j] = e;
+        total += e;
+    }
+    float inv = 1.0f / total;
+    for (int j = 0; j < visible; j++) {
+        const uint16_t *v = values + (size_t)j * stride;
+        float p = _cvtsh_ss(_cvtss_sh(scores[j] * inv, _MM_FROUND_TO_NEAREST_INT));
+        __m256 pv = _mm256_set1_ps(p);
+        for (int i = 0; i < nv; i++)
+            acc[i] = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i))), acc[i]);
+    }
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
+}
+#endif

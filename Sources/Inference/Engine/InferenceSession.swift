@@ -1,0 +1,306 @@
+import CKernels
+import Foundation
+
+/// One conversation's state on a `LanguageModel`: the KV cache, scratch buffers and worker threads.
+///
+/// Not thread-safe: use a session from one thread at a time (a generator runs it on its own task).
+public final class InferenceSession {
+    public let model: LanguageModel
+    /// Positions the KV cache holds.
+    public let contextLength: Int
+    /// Tokens processed so far (the next token's position).
+    public private(set) var position = 0
+    /// Tokens processed together during prefill: each weight row is read once per batch.
+    public static let batchSize = 64
+
+    private let hp: ModelHyperparameters
+    private let pool: WorkerPool
+    /// f16 keys and values, [layer][position][kvDim], as llama.cpp keeps them by default.
+    private let keyCache: UnsafeMutablePointer<UInt16>
+    private let valueCache: UnsafeMutablePointer<UInt16>
+    private let buffers: Scratch
+    private let inverseFrequencies: [Float]
+
+    /// - Parameters:
+    ///   - contextLength: KV cache size; defaults to the model's training context capped at 4096 positions.
+    ///   - threads: worker threads including the caller's; defaults to the machine's active cores.
+    public init(model: LanguageModel, contextLength: Int? = nil, threads: Int? = nil) {
+        self.model = model
+        hp = model.hyperparameters
+        self.contextLength = max(1, contextLength ?? min(hp.contextLength, 4096))
+        pool = WorkerPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // Allocated, not touched: pages become resident only as positions fill.
+        let cacheCount = hp.blockCount * self.contextLength * hp.keyValueDimension
+        keyCache = .allocate(capacity: cacheCount)
+        valueCache = .allocate(capacity: cacheCount)
+        buffers = Scratch(hp: hp, batch: Self.batchSize, context: self.contextLength, threads: pool.threadCount)
+        let hp = model.hyperparameters
+        inverseFrequencies = (0..<(hp.ropeDimensions / 2)).map {
+            Float(pow(Double(hp.ropeFrequencyBase), -2.0 * Double($0) / Double(hp.ropeDimensions)))
+        }
+    }
+
+    deinit {
+        keyCache.deallocate()
+        valueCache.deallocate()
+    }
+
+    /// Forgets the conversation so the next token goes to position 0.
+    public func reset() { position = 0 }
+
+    /// Forgets every token from `newPosition` on, keeping the cache before it (to reuse a shared prompt prefix).
+    public func rewind(to newPosition: Int) { position = max(0, min(position, newPosition)) }
+
+    /// Feeds `tokens` after what the session has seen and returns the logits for the next token.
+    public func prefill(_ tokens: [Int32]) throws -> [Float] {
+        guard !tokens.isEmpty else { throw EngineError.emptyInput }
+        try check(tokens)
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + Self.batchSize)
+            forward(tokens[start..<end], logits: end == tokens.count ? .last : .none)
+            start = end
+        }
+        return Array(UnsafeBufferPointer(start: buffers.logits, count: hp.vocabularySize))
+    }
+
+    /// Feeds one token and returns the logits for the next.
+    public func decode(_ token: Int32) throws -> [Float] {
+        try decode(token) { Array($0) }
+    }
+
+    /// Feeds one token and lends the next-token logits to `body` without copying them.
+    public func decode<R>(_ token: Int32, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        try check([token])
+        forward([token][...], logits: .last)
+        return try body(UnsafeBufferPointer(start: buffers.logits, count: hp.vocabularySize))
+    }
+
+    /// Teacher forcing: feeds `tokens` and shows `visit` the logits after each one (index into `tokens`,
+    /// logits predicting the token that follows it), in order.
+    public func logitsForAll(
+        _ tokens: [Int32], _ visit: (Int, UnsafeBufferPointer<Float>) throws -> Void
+    ) throws {
+        guard !tokens.isEmpty else { throw EngineError.emptyInput }
+        try check(tokens)
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + Self.batchSize)
+            forward(tokens[start..<end], logits: .all)
+            let all = buffers.allLogits(rows: Self.batchSize)
+            for t in 0..<(end - start) {
+                try visit(start + t, UnsafeBufferPointer(start: all + t * hp.vocabularySize, count: hp.vocabularySize))
+            }
+            start = end
+        }
+    }
+
+    private func check(_ tokens: [Int32]) throws {
+        guard position + tokens.count <= contextLength else {
+            throw EngineError.contextFull(limit: contextLength, requested: position + tokens.count)
+        }
+        for t in tokens where t < 0 || Int(t) >= hp.vocabularySize {
+            throw EngineError.tokenOutOfRange(token: t, vocabularySize: hp.vocabularySize)
+        }
+    }
+
+    private enum LogitsWanted { case none, last, all }
+
+    /// Runs the transformer over a batch of tokens at positions `position...`, filling the KV cache and,
+    /// if asked, the logits.
+    private func forward(_ tokens: ArraySlice<Int32>, logits wanted: LogitsWanted) {
+        let n = tokens.count, dim = hp.embeddingLength, kvDim = hp.keyValueDimension
+        let b = buffers
+        for (t, token) in tokens.enumerated() {
+            let e = model.tokenEmbedding
+            qk_dequantize_row(Int32(e.type.rawValue), e.row(Int(token)), Int32(dim), b.x + t * dim)
+        }
+        fillRopeTables(count: n)
+
+        for (l, layer) in model.layers.enumerated() {
+            // Attention: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+            rmsnorm(b.xb, b.x, layer.attentionNorm, rows: n)
+            b.input.quantize(b.xb, rows: n, columns: dim)
+            matmul([(layer.query, b.q), (layer.key, b.k), (layer.value, b.v)], input: b.input, rows: n)
+            addBias(layer.queryBias, to: b.q, rows: n)
+            addBias(layer.keyBias, to: b.k, rows: n)
+            addBias(layer.valueBias, to: b.v, rows: n)
+            rope(b.q, heads: hp.headCount, rows: n)
+            rope(b.k, heads: hp.headCountKV, rows: n)
+            let cacheOffset = (l * contextLength + position) * kvDim
+            qk_f32_to_f16(b.k, keyCache + cacheOffset, Int32(n * kvDim))
+            qk_f32_to_f16(b.v, valueCache + cacheOffset, Int32(n * kvDim))
+            attention(layer: l, rows: n)
+            b.input.quantize(b.attnOut, rows: n, columns: hp.queryDimension)
+            matmul([(layer.output, b.xb)], input: b.input, rows: n)
+            qk_axpy_f32(b.x, 1, b.xb, Int32(n * dim))
+
+            // Feed-forward: x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
+            rmsnorm(b.xb, b.x, layer.ffnNorm, rows: n)
+            b.input.quantize(b.xb, rows: n, columns: dim)
+            matmul([(layer.gate, b.gate), (layer.up, b.up)], input: b.input, rows: n)
+            qk_swiglu(b.gate, b.up, Int32(n * hp.feedForwardLength))
+            b.input.quantize(b.gate, rows: n, columns: hp.feedForwardLength)
+            matmul([(layer.down, b.xb)], input: b.input, rows: n)
+            qk_axpy_f32(b.x, 1, b.xb, Int32(n * dim))
+        }
+        position += n
+
+        switch wanted {
+        case .none: break
+        case .last:
+            rmsnorm(b.xb, b.x + (n - 1) * dim, model.outputNorm, rows: 1)
+            b.input.quantize(b.xb, rows: 1, columns: dim)
+            matmul([(model.outputProjection, b.logits)], input: b.input, rows: 1)
+        case .all:
+            rmsnorm(b.xb, b.x, model.outputNorm, rows: n)
+            b.input.quantize(b.xb, rows: n, columns: dim)
+            matmul([(model.outputProjection, b.allLogits(rows: Self.batchSize))], input: b.input, rows: n)
+        }
+    }
+
+    // MARK: - Steps of the layer
+
+    private func rmsnorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ weight: [Float], rows: Int) {
+        let dim = hp.embeddingLength
+        weight.withUnsafeBufferPointer { w in
+            for t in 0..<rows { qk_rmsnorm(out + t * dim, x + t * dim, w.baseAddress, Int32(dim), hp.rmsEpsilon) }
+        }
+    }
+
+    private func addBias(_ bias: [Float]?, to x: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let bias else { return }
+        bias.withUnsafeBufferPointer { bias in
+            for t in 0..<rows { qk_axpy_f32(x + t * bias.count, 1, bias.baseAddress, Int32(bias.count)) }
+        }
+    }
+
+    /// cos/sin of every rotated pair for positions position..<position+count.
+    private func fillRopeTables(count: Int) {
+        let half = hp.ropeDimensions / 2
+        for t in 0..<count {
+            let p = Float(position + t)
+            for i in 0..<half {
+                let angle = p * inverseFrequencies[i]
+                buffers.cos[t * half + i] = cosf(angle)
+                buffers.sin[t * half + i] = sinf(angle)
+            }
+        }
+    }
+
+    private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, rows: Int) {
+        let half = hp.ropeDimensions / 2, width = heads * hp.headDimension
+        for t in 0..<rows {
+            qk_rope(
+                x + t * width, Int32(heads), Int32(hp.headDimension), Int32(hp.ropeDimensions),
+                buffers.cos + t * half, buffers.sin + t * half, hp.ropeStyle == .neox ? 1 : 0)
+        }
+    }
+
+    /// Causal grouped-query attention for the batch's rows; each (row, head) pair is one task.
+    private func attention(layer: Int, rows: Int) {
+        let hd = hp.headDimension, kvDim = hp.keyValueDimension, qDim = hp.queryDimension
+        let group = hp.headCount / hp.headCountKV
+        let scale = 1 / Float(hd).squareRoot()
+        let keys = keyCache + layer * contextLength * kvDim, values = valueCache + layer * contextLength * kvDim
+        let b = buffers, start = position, tasks = rows * hp.headCount, heads = hp.headCount
+        pool.run(chunks: tasks) { task, thread in
+            let t = task / heads, h = task % heads, kvOffset = (h / group) * hd
+            qk_attend_f16(
+                b.q + t * qDim + h * hd, keys + kvOffset, values + kvOffset, kvDim, Int32(hd),
+                Int32(start + t + 1), scale, b.scores + thread * self.contextLength, b.attnOut + t * qDim + h * hd)
+        }
+    }
+
+    /// out_i[t] = W_i · input[t] for every pair, rows of all matrices split across the threads.
+    private func matmul(_ jobs: [(WeightMatrix, UnsafeMutablePointer<Float>)], input: Activations, rows: Int) {
+        // Chunks of rows, about eight per thread across all jobs, at least 16 rows (a cache line of outputs).
+        let totalRows = jobs.reduce(0) { $0 + $1.0.rows }
+        let chunkRows = max(16, (totalRows / (8 * pool.threadCount) + 15) / 16 * 16)
+        let chunkCounts = jobs.map { ($0.0.rows + chunkRows - 1) / chunkRows }
+        pool.run(chunks: chunkCounts.reduce(0, +)) { chunk, _ in
+            var job = 0, index = chunk
+            while index >= chunkCounts[job] {
+                index -= chunkCounts[job]
+                job += 1
+            }
+            let (w, out) = jobs[job]
+            let start = index * chunkRows, end = min(w.rows, start + chunkRows)
+            qk_matmul(
+                Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.columns), Int32(start), Int32(end),
+                input.q, input.d, input.s, input.x, Int32(rows), out, w.rows)
+        }
+    }
+}
+
+/// Activations prepared for the kernels: the f32 values and their int8 blocks.
+final class Activations {
+    let q: UnsafeMutablePointer<Int8>
+    let d: UnsafeMutablePointer<Float>
+    let s: UnsafeMutablePointer<Float>
+    private(set) var x: UnsafeMutablePointer<Float>?
+
+    init(capacity: Int) {
+        q = .allocate(capacity: capacity)
+        d = .allocate(capacity: capacity / 32 + 1)
+        s = .allocate(capacity: capacity / 32 + 1)
+    }
+
+    deinit {
+        q.deallocate()
+        d.deallocate()
+        s.deallocate()
+    }
+
+    /// Quantizes `rows` rows of `columns` floats (kept by reference for the float weight types).
+    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        x = values
+        qk_quantize_act(values, Int32(rows * columns), q, d, s)
+    }
+}
+
+/// A session's working memory, sized for its largest batch.
+final class Scratch {
+    let x, xb, q, k, v, attnOut, gate, up, logits, scores, cos, sin: UnsafeMutablePointer<Float>
+    let input: Activations
+    private let all: [UnsafeMutablePointer<Float>]
+
+    init(hp: ModelHyperparameters, batch: Int, context: Int, threads: Int) {
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        x = buffer(batch * hp.embeddingLength)
+        xb = buffer(batch * max(hp.embeddingLength, hp.queryDimension))
+        q = buffer(batch * hp.queryDimension)
+        k = buffer(batch * hp.keyValueDimension)
+        v = buffer(batch * hp.keyValueDimension)
+        attnOut = buffer(batch * hp.queryDimension)
+        gate = buffer(batch * hp.feedForwardLength)
+        up = buffer(batch * hp.feedForwardLength)
+        logits = buffer(hp.vocabularySize)
+        vocabularySize = hp.vocabularySize
+        scores = buffer(threads * context)
+        cos = buffer(batch * hp.ropeDimensions / 2 + 1)
+        sin = buffer(batch * hp.ropeDimensions / 2 + 1)
+        all = [x, xb, q, k, v, attnOut, gate, up, logits, scores, cos, sin]
+        input = Activations(capacity: batch * max(hp.embeddingLength, hp.queryDimension, hp.feedForwardLength))
+    }
+
+    private let vocabularySize: Int
+    private var batchLogits: UnsafeMutablePointer<Float>?
+
+    /// Room for `rows` rows of logits, allocated on first use: only teacher forcing needs it.
+    func allLogits(rows: Int) -> UnsafeMutablePointer<Float> {
+        if let batchLogits { return batchLogits }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: rows * vocabularySize)
+        batchLogits = p
+        return p
+    }
+
+    deinit {
+        for p in all { p.deallocate() }
+        batchLogits?.deallocate()
+    }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import Assistant
+import Foundation
+import Index
+import Inference
+import Ingest
+
+struct AskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Answer a question from your notes and mail, with citations.",
+        discussion: """
+            The answer streams as it is written; the sources follow as [n] path:lines (date) or
+            [n] Subject — From, date <Message-ID>. When your data does not hold the answer, assist says so.
+
+            Examples:
+              assist ask "what did I decide about the sync database?"
+              assist ask "who is the accessibility auditor?" --source notes
+              assist ask "what did Priya say last week?" --model smollm2-135m
+            """
+    )
+
+    @Argument(help: "Your question.") var question: String
+    @Option(help: "Chat model (default: chat_model from the config).") var model: String?
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var options: IndexOptions
+
+    func run() async throws {
+        let workspace = try options.workspace()
+        let embedder = try await workspace.makeEmbedder()
+        let store = try workspace.openStore(embedder: embedder, create: false)
+        let generator = try await workspace.makeGenerator(override: model)
+        let asker = workspace.makeAsker(store: store, generator: generator, options: try askOptions(workspace))
+        let result = try await AskPresenter(json: options.json).present(asker.ask(question))
+        if !result.found && options.json == false { return }
+    }
+
+    func askOptions(_ workspace: Workspace) throws -> AskOptions {
+        let q = try filters.query(question, defaultLimit: 8)
+        return AskOptions(
+            limit: q.limit,
+            filters: AskFilters(
+                kind: q.kind, since: q.since, until: q.until, from: q.from, pathContains: q.pathContains, tag: q.tag),
+            maxPromptTokens: workspace.config.contextTokens)
+    }
+}
+
+/// Streams an answer to the terminal (or collects it for `--json`) and prints its sources.
+struct AskPresenter {
+    var json: Bool
+    let terminal = Terminal()
+
+    @discardableResult
+    func present(_ events: AsyncThrowingStream<AskEvent, Error>) async throws -> AskResult {
+        var streamed = false
+        for try await event in events {
+            switch event {
+            case .retrieved:
+                break
+            case .token(let text):
+                if !json {
+                    terminal.out(text, terminator: "")
+                    streamed = true
+                }
+            case .finished(let result):
+                if json {
+                    try JSONOutput.print(result)
+                } else {
+                    if streamed { terminal.out("") }
+                    printSources(result)
+                }
+                return result
+            }
+        }
+        throw CLIError.failed("the answer stream ended without a result")
+    }
+
+    private func printSources(_ result: AskResult) {
+        if !result.found {
+            if result.sourceLines.isEmpty { return }
+            terminal.out(terminal.styled("\nClosest sources:", .dim))
+        } else if !result.sourceLines.isEmpty {
+            terminal.out(terminal.styled("\nSources:", .bold))
+        }
+        for line in result.sourceLines { terminal.out("  " + terminal.styled(line, .cyan)) }
+        let timing = result.firstTokenSeconds.map { String(format: "first token %.2f s, ", $0) } ?? ""
+        terminal.err(terminal.styled(String(format: "\(result.model): \(timing)total %.2f s", result.seconds), .dim, stderr: true))
+    }
+}
+
+struct SummarizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summarize",
+        abstract: "Summarize each mail thread (decisions, action items, open questions) into a digest.",
+        discussion: """
+            Works on any mbox, indexed or not; summaries are cached in the index by thread content, so a
+            nightly re-run only summarizes threads that changed.
+
+            Examples:
+              assist summarize ~/mail/inbox.mbox --since 2026-10-01
+              assist summarize ~/mail/inbox.mbox --thread '<abc@example.com>' --json
+            """
+    )
+
+    @Argument(help: "mbox files.") var mboxes: [String]
+    @Option(help: "Only threads with messages on or after this day (YYYY-MM-DD).") var since: String?
+    @Option(help: "Only the thread with this id (the Message-ID of its first message).") var thread: String?
+    @Option(help: "Chat model (default: chat_model from the config).") var model: String?
+    @Option(help: "Write the Markdown digest to this file as well.") var output: String?
+    @OptionGroup var options: IndexOptions
+
+    func run() async throws {
+        let workspace = try options.workspace()
+        let generator = try await workspace.makeGenerator(override: model)
+        let cache: IndexStore? =
+            FileManager.default.fileExists(atPath: workspace.config.db)
+            ? try? workspace.openStore(embedder: nil, create: false) : nil
+        let summarizer = Summarizer(
+            generator: generator, prompts: .standard(), cache: cache,
+            options: SummarizeOptions(
+                since: try since.map { try CLIDate.parse($0, option: "--since", endOfDay: false) },
+                threadID: thread.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) },
+                userAddress: workspace.config.userEmail, maxPromptTokens: workspace.config.contextTokens))
+        let reading = try MailboxReader().read(mboxes)
+        let terminal = Terminal()
+        for skip in reading.skipped.prefix(20) {
+            terminal.err(terminal.styled("skipped: ", .yellow, stderr: true) + "\(skip.path):\(skip.line): \(skip.error)")
+        }
+        if summarizer.select(reading.threads).isEmpty {
+            if options.json { try JSONOutput.print(JSONValue.object(["threads": .array([])])) } else { terminal.out("No threads match.") }
+            return
+        }
+        let bar = ProgressBar(enabled: !options.json && ProgressBar.stderrIsTerminal)
+        let digest = try await summarizer.digest(reading.threads) { done, total, subject in
+            bar.update(label: "summarizing", done: done, total: total, detail: subject)
+        }
+        bar.finish()
+        if let output { try digest.markdown.write(toFile: output, atomically: true, encoding: .utf8) }
+        if options.json { try JSONOutput.print(digest) } else { terminal.out(digest.markdown) }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import Index
+import Inference
+import Ingest
+
+/// Finds the models folder like the application does and the repository's SampleData.
+enum ModelLocator {
+    static func miniLM() throws -> URL {
+        let env = ProcessInfo.processInfo.environment
+        let models: URL
+        if let dir = env["ASSIST_MODELS"], !dir.isEmpty {
+            models = URL(fileURLWithPath: dir)
+        } else if let home = env["ASSIST_HOME"], !home.isEmpty {
+            models = URL(fileURLWithPath: home).appendingPathComponent("models")
+        } else if let data = env["XDG_DATA_HOME"], !data.isEmpty {
+            models = URL(fileURLWithPath: data).appendingPathComponent("assist/models")
+        } else {
+            models = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share/assist/models")
+        }
+        let directory = models.appendingPathComponent("minilm-l6-v2")
+        try #require(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path),
+            "MiniLM missing at \(directory.path): run `assist models pull minilm-l6-v2` or set ASSIST_MODELS")
+        return directory
+    }
+
+    static var sampleData: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SampleData")
+    }
+}
+
+/// End to end with the real all-MiniLM-L6-v2 embedder over SampleData.
+@Suite(.serialized) struct EmbeddedRetrievalTests {
+    @Test func sampleDataHybridBeatsOrMatchesEachHalf() throws {
+        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
+        let root = ModelLocator.sampleData
+        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
+        let report = try store.sync([root.appendingPathComponent("notes").path, root.appendingPathComponent("inbox.mbox").path], options: options)
+        #expect(report.failed.isEmpty, "\(report.failed)")
+        #expect(report.embedded == report.chunks)
+        let status = try store.status()
+        #expect(status.embedded == status.chunks)
+        #expect(status.embeddingModel == embedder.modelID)
+
+        // A paraphrase with no shared keyword is found by the vector half.
+        let vectorHits = try store.search(SearchQuery(text: "which wireless access device is installed in our house", limit: 5), mode: .vector)
+        #expect(vectorHits.contains { $0.path.hasSuffix("home-network.md") })
+
+        let evaluation = try RetrievalEvaluation(
+            store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
+        let result = try evaluation.run(now: ISO8601DateFormatter().date(from: "2026-10-31T12:00:00Z")!)
+        let byMode = Dictionary(uniqueKeysWithValues: result.modes.map { ($0.mode, $0) })
+        let hybrid = try #require(byMode[.hybrid])
+        let bm25 = try #require(byMode[.bm25])
+        let vector = try #require(byMode[.vector])
+        print("retrieval recall@5 / MRR — bm25 \(bm25.recallAtK) / \(bm25.mrr), vector \(vector.recallAtK) / \(vector.mrr), hybrid \(hybrid.recallAtK) / \(hybrid.mrr); hybrid missed \(hybrid.missed)")
+        #expect(hybrid.questions > 20)
+        #expect(hybrid.recallAtK >= 0.7)
+        #expect(hybrid.mrr >= 0.5)
+        #expect(vector.recallAtK > 0.3)
+
+    }
+
+    @Test func changingTheModelReembedsVisibly() throws {
+        let directory = try ModelLocator.miniLM()
+        let scratch = try Scratch()
+        try scratch.write("notes/a.md", note(title: "Router", body: "The router sits in the hallway cupboard."))
+        try scratch.write("notes/b.md", note(title: "Garden", body: "Tomatoes go in the raised bed by the fence."))
+        let first = try IndexStore(path: scratch.dbPath, embedder: try BertEmbedder(directory: directory))
+        let initial = try first.sync([scratch.path("notes")])
+        #expect(initial.embedded == initial.chunks)
+        #expect(initial.notices.isEmpty)
+        #expect(try first.sync([scratch.path("notes")]).embedded == 0)
+        let hit = try first.search(SearchQuery(text: "where is the wifi box", limit: 1), mode: .vector)
+        #expect(hit.first?.title == "Router")
+
+        // Same weights under another id: every chunk is re-embedded, and the report says so.
+        let renamed = try IndexStore(path: scratch.dbPath, embedder: try BertEmbedder(directory: directory, name: "minilm-l6-v2-renamed"))
+        let second = try renamed.sync([scratch.path("notes")])
+        #expect(second.notices.contains { $0.contains("re-embedding") })
+        #expect(second.embedded == initial.chunks)
+        let status = try renamed.status()
+        #expect(status.embeddingModel == "minilm-l6-v2-renamed")
+        #expect(status.embedded == status.chunks)
+    }
+}
+
+/// Counts tokens with the embedder's own tokenizer, so chunks never exceed what it reads.
+struct TokenCounterOf: TokenCounting {
+    let embedder: any Embedder
+    func countTokens(_ text: String) -> Int { embedder.countTokens(text) }
+}
