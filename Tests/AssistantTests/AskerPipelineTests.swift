@@ -44,7 +44,7 @@ import Testing
         let user = try #require(prompt.last?.content)
         #expect(user.contains("(today is 2024-03-10)"))
         #expect(user.contains("<<<SOURCE [2] | 2024-03-01 | email \"Re: launch\" from Ana <ana@x.org>\n"))
-        #expect(user.hasSuffix("or reply NOT_FOUND if the sources do not say.\n"))
+        #expect(user.hasSuffix("with the source number in brackets after each fact.\n"))
         #expect(ContextPacker.timeline(result.sources) == "[2] 2024-03-01, [1] 2024-02-01")
         #expect(result.sourceLines == ["[1] notes/launch.md:1-1 (2024-02-01)", "[2] Re: launch — Ana <ana@x.org>, 2024-03-01 <abc@x.org>"])
     }
