@@ -147,7 +147,7 @@ public struct AskOptions: Sendable {
 
     public init(
         limit: Int = 8, filters: AskFilters = AskFilters(), relevance: RelevanceGate = RelevanceGate(),
-        maxPromptTokens: Int = 1500, answerTokens: Int = 200, maxContextItems: Int = 6, temperature: Float = 0,
+        maxPromptTokens: Int = 1000, answerTokens: Int = 200, maxContextItems: Int = 6, temperature: Float = 0,
         repetitionPenalty: Float = 1.1,
         seed: UInt64 = 0, historyTokens: Int = 300, today: Date? = nil
     ) {

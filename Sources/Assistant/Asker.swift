@@ -123,7 +123,7 @@ public struct Asker: Sendable {
         }
 
         let reply = Self.cleanReply(text)
-        if detector.isNotFound(reply) {
+        if detector.isNotFound(reply) || !Self.hasWords(reply) {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(
                 question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
@@ -170,6 +170,18 @@ public struct Asker: Sendable {
             + [ChatMessage(role: .user, content: user)]
         let tokens = try messages.reduce(0) { $0 + (try generator.countTokens($1.content)) }
         return PreparedPrompt(messages: messages, items: items, tokens: tokens)
+    }
+
+    /// Whether the reply says anything once citation markers are removed ("[2][3]" alone does not).
+    static func hasWords(_ reply: String) -> Bool {
+        var text = ""
+        var from = reply.startIndex
+        for marker in CitationResolver.markers(in: reply) {
+            text += reply[from..<marker.range.lowerBound] + " "
+            from = marker.range.upperBound
+        }
+        text += reply[from...]
+        return !LexicalText.words(text).isEmpty
     }
 
     /// The reply without a leading "Answer:" label and surrounding whitespace.

@@ -125,8 +125,18 @@ public struct Summarizer: Sendable {
             lastSender: last?.from, lastRecipients: last?.to ?? [], fromCache: fromCache)
     }
 
-    /// One prompt when the transcript fits, else map (per segment) and reduce (merge, in rounds if needed).
+    /// The model's notes, plus decisions the thread states outright that the model did not list.
     func generateNotes(for thread: ThreadTranscript) async throws -> SummaryNotes {
+        var notes = try await modelNotes(for: thread)
+        for decision in DecisionSpotter.decisions(in: thread)
+        where !notes.decisions.contains(where: { Self.similar($0, decision) }) {
+            notes.decisions.append(decision)
+        }
+        return notes
+    }
+
+    /// One prompt when the transcript fits, else map (per segment) and reduce (merge, in rounds if needed).
+    func modelNotes(for thread: ThreadTranscript) async throws -> SummaryNotes {
         let single = try prompts.template(named: PromptLibrary.Name.summarizeThread)
         let values = [
             "subject": ContextFence.headerField(thread.subject),

@@ -42,10 +42,10 @@ import Testing
         #expect(prompt.first?.role == .system)
         #expect(prompt.first?.content.contains("NOT_FOUND") == true)
         let user = try #require(prompt.last?.content)
-        #expect(user.contains("Today is 2024-03-10."))
+        #expect(user.contains("(today is 2024-03-10)"))
         #expect(user.contains("<<<SOURCE [2] | 2024-03-01 | email \"Re: launch\" from Ana <ana@x.org>\n"))
-        #expect(user.hasSuffix("If the sources do not answer it, reply with exactly NOT_FOUND.\n"))
-        #expect(user.contains("Source dates, newest first: [2] 2024-03-01, [1] 2024-02-01\n"))
+        #expect(user.hasSuffix("with the source number in brackets after each fact.\n"))
+        #expect(ContextPacker.timeline(result.sources) == "[2] 2024-03-01, [1] 2024-02-01")
         #expect(result.sourceLines == ["[1] notes/launch.md:1-1 (2024-02-01)", "[2] Re: launch — Ana <ana@x.org>, 2024-03-01 <abc@x.org>"])
     }
 
@@ -181,5 +181,16 @@ import Testing
         #expect(abs(EmbeddingRelevanceScorer.cosine([1, 0], [1, 0]) - 1) < 1e-9)
         #expect(abs(EmbeddingRelevanceScorer.cosine([1, 0], [0, 2])) < 1e-9)
         #expect(EmbeddingRelevanceScorer.cosine([1], [1, 2]) == 0)
+    }
+}
+
+@Suite struct BareReplyTests {
+    @Test func aReplyOfOnlyCitationMarkersIsNotAnAnswer() async throws {
+        let hits = [noteHit(1, path: "notes/r.md", text: "Main router: ASUS RT-AX86U.", score: 0.9)]
+        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "[1][2]"), prompts: packagedLibrary)
+        let result = try await asker.answer("Which router do we have?")
+        #expect(!result.found)
+        #expect(Asker.hasWords("The router is an RT-AX86U [1]."))
+        #expect(!Asker.hasWords(" [1] [2, 3]. "))
     }
 }

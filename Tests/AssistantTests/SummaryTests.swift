@@ -231,3 +231,25 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         #expect(markdown.contains("**Open questions**\n- Who pays?"))
     }
 }
+
+@Suite struct DecisionSpotterTests {
+    @Test func statedDecisionsAreFoundWithSenderAndDate() {
+        let thread = ThreadTranscript(threadID: "t", subject: "s", messages: [
+            TranscriptMessage(messageID: "a", from: "Ana Ruiz <ana@x.org>", date: day("2026-02-02"),
+                              text: "Hi all. Decision: we launch on March 14. Have we decided on the venue?"),
+            TranscriptMessage(messageID: "b", from: "bo@x.org", date: day("2026-02-03"),
+                              text: "We agreed to use the harbor hall.\nNothing is decided about catering, we have not decided yet."),
+        ])
+        #expect(DecisionSpotter.decisions(in: thread) == [
+            "Decision: we launch on March 14. (Ana Ruiz, 2026-02-02)",
+            "We agreed to use the harbor hall. (bo@x.org, 2026-02-03)",
+        ], "questions and negated decisions are left out")
+    }
+
+    @Test func summarizerAddsSpottedDecisionsTheModelMissed() async throws {
+        let generator = ScriptedGenerator(reply: "SUMMARY: Launch planning.\nDECISIONS:\n- none")
+        let summarizer = Summarizer(generator: generator, prompts: packagedLibrary)
+        let summary = try await summarizer.summarize(TranscriptTests.longThread(messages: 4))
+        #expect(summary.decisions == ["We decided to move the launch to March 14. (Ana, 2024-01-01)"])
+    }
+}
