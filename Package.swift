@@ -78,7 +78,5 @@ let package = Package(
                 "Server", "Assistant", "Index", "Ingest", "Inference", .product(name: "MCP", package: "swift-sdk"),
             ]
         ),
-        // Runs AssistMCPServer on stdio for the Server tests' MCP client (the CLI's `assist mcp` does the same).
-        .executableTarget(name: "assist-mcp-testhost", dependencies: ["Server", "Assistant"], path: "Tests/MCPTestHost"),
     ]
 )

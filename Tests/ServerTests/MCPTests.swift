@@ -64,7 +64,7 @@ extension ServerSuite {
         }
 
         static let script = #"""
-            import asyncio, json, sys
+            import asyncio, json, os, sys
             from mcp import ClientSession, StdioServerParameters
             from mcp.client.stdio import stdio_client
 
@@ -72,7 +72,8 @@ extension ServerSuite {
                 return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
             async def main():
-                params = StdioServerParameters(command=sys.argv[1], args=sys.argv[2:])
+                # The server inherits this environment: the models folder and the chosen models come from it.
+                params = StdioServerParameters(command=sys.argv[1], args=sys.argv[2:], env=dict(os.environ))
                 async with stdio_client(params) as (read, write):
                     async with ClientSession(read, write) as session:
                         init = wire(await session.initialize())
@@ -91,15 +92,15 @@ extension ServerSuite {
             asyncio.run(main())
             """#
 
-        /// The test host built next to the test bundle (`swift build` puts all products in one folder).
-        static func testHost() throws -> String {
+        /// The `assist` binary built next to the test bundle (`swift build` puts all products in one folder).
+        static func assistBinary() throws -> String {
             let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             let candidates = [
-                bundleFolder.appendingPathComponent("assist-mcp-testhost").path,
-                FileManager.default.currentDirectoryPath + "/.build/debug/assist-mcp-testhost",
+                bundleFolder.appendingPathComponent("assist").path,
+                FileManager.default.currentDirectoryPath + "/.build/debug/assist",
             ]
             guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-                throw Unexpected("assist-mcp-testhost is not built (looked in \(candidates)): run `swift build` first")
+                throw Unexpected("assist is not built (looked in \(candidates)): run `swift build` first")
             }
             return found
         }
@@ -109,8 +110,14 @@ extension ServerSuite {
             let store = try makeIndex(in: scratch)
             let db = store.path
             let models = URL(fileURLWithPath: try TestModels.path("minilm-l6-v2")).deletingLastPathComponent().path
+            // The real `assist mcp`, configured by environment only (no config file of the machine).
             let output = try await runPython(
-                Self.script, arguments: [try Self.testHost(), "--db", db, "--models", models], in: scratch)
+                Self.script, arguments: [try Self.assistBinary(), "mcp", "--db", db], in: scratch,
+                environment: [
+                    "ASSIST_MODELS": models, "ASSIST_CHAT_BACKEND": "builtin", "ASSIST_CHAT_MODEL": "smollm2-135m",
+                    "ASSIST_EMBED_BACKEND": "builtin", "ASSIST_EMBED_MODEL": "minilm-l6-v2",
+                    "XDG_CONFIG_HOME": scratch.path("config"),
+                ])
             let result = try #require(
                 try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "script printed: \(output)")
             #expect(result["server"] as? String == AssistMCPServer.serverName)

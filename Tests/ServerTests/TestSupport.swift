@@ -220,19 +220,25 @@ final class RawConnection {
 /// Runs a Python script with the arguments given, bounded by `timeout` seconds; returns its stdout.
 ///
 /// Waits without blocking Swift's cooperative threads (the server under test needs them).
-func runPython(_ script: String, arguments: [String], in scratch: Scratch, timeout: Double = 900) async throws -> String {
+func runPython(
+    _ script: String, arguments: [String], in scratch: Scratch, environment extra: [String: String] = [:],
+    timeout: Double = 900
+) async throws -> String {
     let file = try scratch.write("script-\(UUID().uuidString).py", script)
-    return try await runProcess("/usr/bin/env", arguments: ["python3", file] + arguments, timeout: timeout)
+    return try await runProcess("/usr/bin/env", arguments: ["python3", file] + arguments, environment: extra, timeout: timeout)
 }
 
 /// Runs a program to its end (at most `timeout` seconds) and returns its stdout; throws with stderr on failure.
-func runProcess(_ executable: String, arguments: [String], timeout: Double) async throws -> String {
+func runProcess(
+    _ executable: String, arguments: [String], environment extra: [String: String] = [:], timeout: Double
+) async throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["NO_PROXY"] = "127.0.0.1,localhost"
     environment["no_proxy"] = "127.0.0.1,localhost"
+    environment.merge(extra) { _, new in new }
     process.environment = environment
     let output = Pipe()
     let errors = Pipe()
