@@ -3,16 +3,18 @@ import Foundation
 import Index
 import Ingest
 
-/// A search hit in the `assist search --json` shape of CLI.md, plus `from`.
-struct SearchResultJSON: Encodable, Sendable {
-    var hit: SearchHit
+/// A search hit in the `assist search --json` shape of CLI.md, plus `from`; the CLI prints the same shape.
+public struct SearchResultJSON: Encodable, Sendable {
+    public var hit: SearchHit
+
+    public init(hit: SearchHit) { self.hit = hit }
 
     enum CodingKeys: String, CodingKey {
         case score, kind, path, lineStart = "line_start", lineEnd = "line_end", messageID = "message_id"
         case subject, from, date, heading, text
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(hit.score, forKey: .score)
         try container.encode(hit.kind.rawValue, forKey: .kind)
@@ -29,9 +31,9 @@ struct SearchResultJSON: Encodable, Sendable {
 }
 
 /// `{"results":[…]}`.
-struct SearchResultsJSON: Encodable, Sendable {
-    var results: [SearchResultJSON]
-    init(_ hits: [SearchHit]) { results = hits.map(SearchResultJSON.init) }
+public struct SearchResultsJSON: Encodable, Sendable {
+    public var results: [SearchResultJSON]
+    public init(_ hits: [SearchHit]) { results = hits.map(SearchResultJSON.init) }
 }
 
 /// The filters shared by the search and ask requests of the HTTP API and the MCP tools, as clients send them.

@@ -4,6 +4,7 @@ import Foundation
 import Index
 import Inference
 import Ingest
+import Server
 
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,31 +85,21 @@ struct SearchCommand: AsyncParsableCommand {
         let store = try workspace.openStore(embedder: embedder, create: false)
         let hits = try store.search(try filters.query(query, defaultLimit: 10), mode: searchMode)
         if options.json {
-            try JSONOutput.print(JSONValue.object(["results": .array(hits.map(HitJSON.make))]))
+            try JSONOutput.print(SearchResultsJSON(hits))
             return
         }
         let terminal = Terminal()
         if hits.isEmpty { terminal.out("No matches.") }
         for (i, hit) in hits.enumerated() {
-            terminal.out(terminal.styled("[\(i + 1)] ", .bold) + terminal.styled(HitJSON.location(hit), .cyan))
+            terminal.out(terminal.styled("[\(i + 1)] ", .bold) + terminal.styled(HitLocation.location(hit), .cyan))
             let snippet = hit.text.split(whereSeparator: \.isNewline).prefix(4).joined(separator: "\n    ")
             terminal.out("    " + snippet + "\n")
         }
     }
 }
 
-/// How a hit is shown: its JSON shape from the CLI contract and its one-line location for people.
-enum HitJSON {
-    static func make(_ hit: SearchHit) -> JSONValue {
-        .object([
-            "score": .double(hit.score), "kind": .string(hit.kind.rawValue), "path": .string(hit.path),
-            "line_start": .int(hit.lineStart), "line_end": .int(hit.lineEnd), "message_id": .string(hit.messageID),
-            "subject": .string(hit.kind == .mail ? hit.title : nil), "title": .string(hit.title),
-            "from": .string(hit.from), "date": .string(CLIDate.iso(hit.date)), "heading": .string(hit.heading),
-            "text": .string(hit.text),
-        ])
-    }
-
+/// How a hit is shown to people: one line that says where it is.
+enum HitLocation {
     static func location(_ hit: SearchHit) -> String {
         let date = CLIDate.format(hit.date).map { " (\($0))" } ?? ""
         switch hit.kind {
