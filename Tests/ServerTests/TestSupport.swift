@@ -148,7 +148,9 @@ struct Unexpected: Error, CustomStringConvertible {
 final class RawConnection {
     private let socket: Int32
 
-    init(port: Int, timeout: Double = 10) throws {
+    /// `timeout` is generous: the whole suite runs in parallel with model tests on 2 cores, and a reply
+    /// that is merely slow must not read as a server that never answered.
+    init(port: Int, timeout: Double = 60) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Unexpected("socket() failed") }
         var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
