@@ -20,11 +20,13 @@ public struct SummarizeOptions: Sendable {
     /// Tokens the model may write per summary.
     public var summaryTokens: Int
     public var temperature: Float
+    /// Above 1, discourages the loops small models fall into when decoding greedily.
+    public var repetitionPenalty: Float
     public var seed: UInt64
 
     public init(
         since: Date? = nil, threadID: String? = nil, userAddress: String? = nil, maxPromptTokens: Int = 1500,
-        summaryTokens: Int = 320, temperature: Float = 0, seed: UInt64 = 0
+        summaryTokens: Int = 320, temperature: Float = 0, repetitionPenalty: Float = 1.1, seed: UInt64 = 0
     ) {
         self.since = since
         self.threadID = threadID
@@ -32,6 +34,7 @@ public struct SummarizeOptions: Sendable {
         self.maxPromptTokens = maxPromptTokens
         self.summaryTokens = summaryTokens
         self.temperature = temperature
+        self.repetitionPenalty = repetitionPenalty
         self.seed = seed
     }
 }
@@ -245,7 +248,9 @@ public struct Summarizer: Sendable {
     }
 
     private func complete(_ prompt: String) async throws -> String {
-        let sampling = SamplingOptions(maxTokens: options.summaryTokens, temperature: options.temperature, seed: options.seed)
+        let sampling = SamplingOptions(
+            maxTokens: options.summaryTokens, temperature: options.temperature,
+            repetitionPenalty: options.repetitionPenalty, seed: options.seed)
         var text = ""
         for try await piece in generator.generate([ChatMessage(role: .user, content: prompt)], options: sampling) {
             text += piece.text

@@ -112,8 +112,37 @@ public enum SummaryParser {
             summaryLines = preamble.filter { !$0.hasSuffix(":") }
             if !sawHeading { summaryLines = preamble }
         }
-        notes.summary = summaryLines.filter { !isPlaceholder($0) }.joined(separator: " ")
+        notes.summary = dropRepeatedSentences(summaryLines.filter { !isPlaceholder($0) }.joined(separator: " "))
         return notes
+    }
+
+    /// `text` with every sentence after its first occurrence removed: a small model decoding greedily can
+    /// loop on one sentence until it runs out of tokens, and the loop adds nothing. An unfinished last
+    /// sentence that only restarts an earlier one (the token limit cut the loop) goes too.
+    static func dropRepeatedSentences(_ text: String) -> String {
+        var seen: [String] = []
+        var kept: [Substring] = []
+        var start = text.startIndex
+        var index = text.startIndex
+        func key(_ sentence: String) -> String {
+            sentence.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".!? "))
+        }
+        func take(upTo end: String.Index, finished: Bool) {
+            let sentence = text[start..<end].trimmingCharacters(in: .whitespaces)
+            start = end
+            let k = key(sentence)
+            guard !k.isEmpty, !seen.contains(k) else { return }
+            if !finished, seen.contains(where: { $0.hasPrefix(k) }) { return }
+            seen.append(k)
+            kept.append(Substring(sentence))
+        }
+        while index < text.endIndex {
+            let character = text[index]
+            index = text.index(after: index)
+            if ".!?".contains(character), index == text.endIndex || text[index] == " " { take(upTo: index, finished: true) }
+        }
+        take(upTo: text.endIndex, finished: false)
+        return kept.joined(separator: " ")
     }
 
     // MARK: - Lines

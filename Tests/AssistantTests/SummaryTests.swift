@@ -253,3 +253,17 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         #expect(summary.decisions == ["We decided to move the launch to March 14. (Ana, 2024-01-01)"])
     }
 }
+
+@Suite struct SummaryLoopTests {
+    @Test func aSentenceTheModelLoopsOnIsKeptOnce() {
+        let looping = "SUMMARY: The server was shut down. The backups were deleted. The backups were deleted. "
+            + "the backups were deleted. The DNS record is gone! The backups were deleted"
+        let notes = SummaryParser.parse(looping)
+        #expect(notes.summary == "The server was shut down. The backups were deleted. The DNS record is gone!")
+    }
+
+    @Test func decimalsAndAbbreviationsInsideASentenceDoNotSplitIt() {
+        let notes = SummaryParser.parse("SUMMARY: Version 1.4.2 fixed it. Version 1.4.2 fixed it.")
+        #expect(notes.summary == "Version 1.4.2 fixed it.")
+    }
+}
