@@ -101,7 +101,10 @@ public struct Summarizer: Sendable {
     public func summarize(_ thread: ThreadTranscript) async throws -> ThreadSummary {
         let templates = try PromptLibrary.Name.all.filter { $0.hasPrefix("summarize") }
             .map { try prompts.template(named: $0).text }
-        let hash = ContentDigest.hex(of: [thread.rendered] + templates)
+        // Prompts, sampling and the parser's version are part of the key: changing any of them changes the
+        // summary, so cached ones must not outlive them.
+        let settings = "parser-2|tokens \(options.summaryTokens)|penalty \(options.repetitionPenalty)|t \(options.temperature)"
+        let hash = ContentDigest.hex(of: [thread.rendered] + templates + [settings])
         var notes: SummaryNotes?
         var fromCache = false
         if let cache, let json = try cache.cachedSummary(threadID: thread.threadID, contentHash: hash, model: generator.modelID),
