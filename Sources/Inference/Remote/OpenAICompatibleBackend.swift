@@ -225,8 +225,7 @@ public struct OpenAICompatibleEmbedder: Embedder {
     public func embed(_ texts: [String]) throws -> [[Float]] {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(texts.count)
-        for start in stride(from: 0, to: texts.count, by: batchSize) {
-            let batch = Array(texts[start..<min(start + batchSize, texts.count)])
+        for batch in RemoteText.batches(texts, size: batchSize) {
             vectors += try decode(try http.dataBlocking(for: try request(batch)), expected: batch.count)
         }
         return vectors
@@ -236,8 +235,7 @@ public struct OpenAICompatibleEmbedder: Embedder {
     public func embedAsync(_ texts: [String]) async throws -> [[Float]] {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(texts.count)
-        for start in stride(from: 0, to: texts.count, by: batchSize) {
-            let batch = Array(texts[start..<min(start + batchSize, texts.count)])
+        for batch in RemoteText.batches(texts, size: batchSize) {
             vectors += try decode(try await http.data(for: try request(batch)), expected: batch.count)
         }
         return vectors

@@ -2,6 +2,11 @@ import Foundation
 
 /// Helpers the HTTP backends share: the token estimate and vector normalisation.
 enum RemoteText {
+    /// `texts` in consecutive slices of at most `size`, the request size of the embedding endpoints.
+    static func batches(_ texts: [String], size: Int) -> [[String]] {
+        stride(from: 0, to: texts.count, by: max(1, size)).map { Array(texts[$0..<min($0 + max(1, size), texts.count)]) }
+    }
+
     /// Remote servers do not expose their tokenizer over a stable API, so token counts are estimated as
     /// one token per four characters (rounded up), the usual rule of thumb for English text with BPE
     /// vocabularies. It errs on the generous side for prose and is only used to pack context.
