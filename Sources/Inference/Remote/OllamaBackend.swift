@@ -195,21 +195,24 @@ public struct OllamaEmbedder: Embedder {
     public let dimensions: Int
     public let maxTokens: Int
     public let batchSize: Int
-    let http: RemoteHTTP
+    private let call: RemoteEmbeddingCall
 
     public var modelID: String { "ollama:\(model)" }
-    public var baseURL: String { http.base }
+    public var baseURL: String { call.http.base }
 
     /// A client for a model whose vector size is already known.
     public init(
         baseURL: String = "http://127.0.0.1:11434", model: String, dimensions: Int, maxTokens: Int = 512,
         batchSize: Int = 32, timeouts: RemoteTimeouts = RemoteTimeouts()
     ) throws {
-        self.http = try RemoteHTTP(service: .ollama, baseURL: baseURL, timeouts: timeouts)
+        let http = try RemoteHTTP(service: .ollama, baseURL: baseURL, timeouts: timeouts)
         self.model = model
         self.dimensions = dimensions
         self.maxTokens = max(1, maxTokens)
         self.batchSize = max(1, batchSize)
+        self.call = RemoteEmbeddingCall(
+            http: http, path: "/api/embed", model: model, extraFields: [:], dimensions: dimensions,
+            batchSize: self.batchSize, readVectors: Self.readVectors)
     }
 
     /// Checks that the server is up and knows `model`, and learns the vector size from `/api/show`
@@ -221,68 +224,34 @@ public struct OllamaEmbedder: Embedder {
         let http = try RemoteHTTP(service: .ollama, baseURL: baseURL, timeouts: timeouts)
         let info = try await OllamaModelInfo.fetch(model: model, http: http)
         let maxTokens = info.contextLength ?? 512
-        if let dimensions = info.embeddingLength {
-            return try OllamaEmbedder(
-                baseURL: baseURL, model: model, dimensions: dimensions, maxTokens: maxTokens, batchSize: batchSize,
+        var dimensions = info.embeddingLength ?? 0
+        if dimensions == 0 {
+            let probe = try OllamaEmbedder(
+                baseURL: baseURL, model: model, dimensions: 0, maxTokens: maxTokens, batchSize: batchSize,
                 timeouts: timeouts)
-        }
-        let probe = try OllamaEmbedder(
-            baseURL: baseURL, model: model, dimensions: 0, maxTokens: maxTokens, batchSize: batchSize,
-            timeouts: timeouts)
-        guard let first = try await probe.embedAsync(["dimension probe"]).first, !first.isEmpty else {
-            throw RemoteBackendError.malformedResponse(
-                service: .ollama, url: http.endpoint("/api/embed"), detail: "an empty embedding for the probe text")
+            dimensions = try await probe.call.probeDimensions()
         }
         return try OllamaEmbedder(
-            baseURL: baseURL, model: model, dimensions: first.count, maxTokens: maxTokens, batchSize: batchSize,
+            baseURL: baseURL, model: model, dimensions: dimensions, maxTokens: maxTokens, batchSize: batchSize,
             timeouts: timeouts)
     }
 
     /// Estimated: one token per four characters (see `RemoteText.estimatedTokens`).
     public func countTokens(_ text: String) -> Int { RemoteText.estimatedTokens(text) }
 
-    public func embed(_ texts: [String]) throws -> [[Float]] {
-        var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
-        for batch in RemoteText.batches(texts, size: batchSize) {
-            vectors += try decode(try http.dataBlocking(for: try request(batch)), expected: batch.count)
-        }
-        return vectors
-    }
+    public func embed(_ texts: [String]) throws -> [[Float]] { try call.embed(texts) }
 
     /// `embed` without blocking a thread.
-    public func embedAsync(_ texts: [String]) async throws -> [[Float]] {
-        var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
-        for batch in RemoteText.batches(texts, size: batchSize) {
-            vectors += try decode(try await http.data(for: try request(batch)), expected: batch.count)
-        }
-        return vectors
-    }
+    public func embedAsync(_ texts: [String]) async throws -> [[Float]] { try await call.embedAsync(texts) }
 
-    private func request(_ batch: [String]) throws -> URLRequest {
-        let body = try JSONSerialization.data(withJSONObject: ["model": model, "input": batch] as [String: Any])
-        return try http.request("/api/embed", body: body, timeout: http.timeouts.idle)
-    }
-
-    private func decode(_ body: Data, expected: Int) throws -> [[Float]] {
-        let url = http.endpoint("/api/embed")
-        func malformed(_ detail: String) -> RemoteBackendError {
-            .malformedResponse(service: http.service, url: url, detail: detail)
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            throw malformed("the body is not a JSON object")
-        }
-        guard let list = object["embeddings"] as? [Any] else { throw malformed("no \"embeddings\" array") }
-        guard list.count == expected else {
-            throw malformed("\(list.count) embeddings for \(expected) inputs")
-        }
+    /// Ollama answers `{"embeddings": [[…], …]}` in input order.
+    private static let readVectors: RemoteEmbeddingCall.VectorReader = { reply, _, malformed in
+        guard let list = reply["embeddings"] as? [Any] else { throw malformed("no \"embeddings\" array") }
         return try list.enumerated().map { index, element in
-            guard let vector = RemoteText.floats(element) else { throw malformed("embedding \(index) is not a list of numbers") }
-            if dimensions > 0, vector.count != dimensions {
-                throw malformed("embedding \(index) has \(vector.count) dimensions, expected \(dimensions)")
+            guard let vector = RemoteText.floats(element) else {
+                throw malformed("embedding \(index) is not a list of numbers")
             }
-            return RemoteText.normalized(vector)
+            return vector
         }
     }
 }

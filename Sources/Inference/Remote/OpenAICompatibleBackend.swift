@@ -183,21 +183,24 @@ public struct OpenAICompatibleEmbedder: Embedder {
     public let dimensions: Int
     public let maxTokens: Int
     public let batchSize: Int
-    let http: RemoteHTTP
+    private let call: RemoteEmbeddingCall
 
     public var modelID: String { "openai:\(model)" }
-    public var baseURL: String { http.base }
+    public var baseURL: String { call.http.base }
 
     /// A client for a model whose vector size is already known.
     public init(
         baseURL: String, model: String, apiKey: String? = nil, dimensions: Int, maxTokens: Int = 512,
         batchSize: Int = 32, timeouts: RemoteTimeouts = RemoteTimeouts()
     ) throws {
-        self.http = try RemoteHTTP(service: .openAICompatible, baseURL: baseURL, apiKey: apiKey, timeouts: timeouts)
+        let http = try RemoteHTTP(service: .openAICompatible, baseURL: baseURL, apiKey: apiKey, timeouts: timeouts)
         self.model = model
         self.dimensions = dimensions
         self.maxTokens = max(1, maxTokens)
         self.batchSize = max(1, batchSize)
+        self.call = RemoteEmbeddingCall(
+            http: http, path: "/embeddings", model: model, extraFields: ["encoding_format": "float"],
+            dimensions: dimensions, batchSize: self.batchSize, readVectors: Self.readVectors)
     }
 
     /// Learns the vector size by embedding one probe text (the API has no metadata call for it), which
@@ -209,53 +212,22 @@ public struct OpenAICompatibleEmbedder: Embedder {
         let probe = try OpenAICompatibleEmbedder(
             baseURL: baseURL, model: model, apiKey: apiKey, dimensions: 0, maxTokens: maxTokens, batchSize: batchSize,
             timeouts: timeouts)
-        guard let first = try await probe.embedAsync(["dimension probe"]).first, !first.isEmpty else {
-            throw RemoteBackendError.malformedResponse(
-                service: .openAICompatible, url: probe.http.endpoint("/embeddings"),
-                detail: "an empty embedding for the probe text")
-        }
         return try OpenAICompatibleEmbedder(
-            baseURL: baseURL, model: model, apiKey: apiKey, dimensions: first.count, maxTokens: maxTokens,
-            batchSize: batchSize, timeouts: timeouts)
+            baseURL: baseURL, model: model, apiKey: apiKey, dimensions: try await probe.call.probeDimensions(),
+            maxTokens: maxTokens, batchSize: batchSize, timeouts: timeouts)
     }
 
     /// Estimated: one token per four characters (see `RemoteText.estimatedTokens`).
     public func countTokens(_ text: String) -> Int { RemoteText.estimatedTokens(text) }
 
-    public func embed(_ texts: [String]) throws -> [[Float]] {
-        var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
-        for batch in RemoteText.batches(texts, size: batchSize) {
-            vectors += try decode(try http.dataBlocking(for: try request(batch)), expected: batch.count)
-        }
-        return vectors
-    }
+    public func embed(_ texts: [String]) throws -> [[Float]] { try call.embed(texts) }
 
     /// `embed` without blocking a thread.
-    public func embedAsync(_ texts: [String]) async throws -> [[Float]] {
-        var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
-        for batch in RemoteText.batches(texts, size: batchSize) {
-            vectors += try decode(try await http.data(for: try request(batch)), expected: batch.count)
-        }
-        return vectors
-    }
+    public func embedAsync(_ texts: [String]) async throws -> [[Float]] { try await call.embedAsync(texts) }
 
-    private func request(_ batch: [String]) throws -> URLRequest {
-        let body = try JSONSerialization.data(
-            withJSONObject: ["model": model, "input": batch, "encoding_format": "float"] as [String: Any])
-        return try http.request("/embeddings", body: body, timeout: http.timeouts.idle)
-    }
-
-    private func decode(_ body: Data, expected: Int) throws -> [[Float]] {
-        let url = http.endpoint("/embeddings")
-        func malformed(_ detail: String) -> RemoteBackendError {
-            .malformedResponse(service: http.service, url: url, detail: detail)
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            throw malformed("the body is not a JSON object")
-        }
-        guard let list = object["data"] as? [Any] else { throw malformed("no \"data\" array") }
+    /// The reply is `{"data":[{"index":0,"embedding":[…]},…]}`, possibly out of order: put back by `index`.
+    private static let readVectors: RemoteEmbeddingCall.VectorReader = { reply, expected, malformed in
+        guard let list = reply["data"] as? [Any] else { throw malformed("no \"data\" array") }
         guard list.count == expected else { throw malformed("\(list.count) embeddings for \(expected) inputs") }
         var slots = [[Float]?](repeating: nil, count: expected)
         for (position, element) in list.enumerated() {
@@ -267,10 +239,7 @@ public struct OpenAICompatibleEmbedder: Embedder {
             guard let vector = RemoteText.floats(item["embedding"]) else {
                 throw malformed("item \(position) has no list of numbers in \"embedding\"")
             }
-            if dimensions > 0, vector.count != dimensions {
-                throw malformed("embedding \(index) has \(vector.count) dimensions, expected \(dimensions)")
-            }
-            slots[index] = RemoteText.normalized(vector)
+            slots[index] = vector
         }
         return slots.compactMap { $0 }
     }
