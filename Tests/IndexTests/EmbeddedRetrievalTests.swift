@@ -71,7 +71,7 @@ enum ModelLocator {
     }
 
     /// The same comparison on a second question set, independent of SampleData: 20 short notes of another
-    /// invented person and 28 questions (Tests/IndexTests/Resources/HeldOut).
+    /// invented person and 41 questions (Tests/IndexTests/Resources/HeldOut).
     @Test func heldOutSetHybridBeatsOrMatchesEachHalf() throws {
         let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
         let scratch = try Scratch()
@@ -83,9 +83,9 @@ enum ModelLocator {
         #expect(report.added == 20)
         let evaluation = try RetrievalEvaluation(
             store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
-        #expect(evaluation.questions.count == 28)
+        #expect(evaluation.questions.count == 41)
         let result = try evaluation.run(now: ISO8601DateFormatter().date(from: "2026-11-20T12:00:00Z")!)
-        #expect(result.modes.first?.questions == 25)
+        #expect(result.modes.first?.questions == 38)
         expectHybridBeatsEachHalf(result)
     }
 
