@@ -158,8 +158,9 @@ extension IndexStore {
         }
         if filters.preferredRange != nil {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
-            // equally relevant documents outside it.
-            lists.append(topical.filter { filters.inPreferredRange(rows[$0]?.date) }.sorted(by: newestFirst))
+            // equally relevant documents outside it. Inside the range they keep their topical order: a
+            // question about March has no reason to prefer the end of March.
+            lists.append(topical.filter { filters.inPreferredRange(rows[$0]?.date) })
             weights.append(1)
         }
         let fused = lists.count == 1 ? scored : RankFusion.fuse(lists, weights: weights)
