@@ -149,18 +149,22 @@ extension IndexStore {
         }
         // Time orders exist only as ranks, so they join the topical order by RRF. The topical order
         // stands for every retriever fused into it and weighs as much as they did as separate lists.
+        // They rank only the topical head, the `limit` best candidates: a date says which of the
+        // relevant documents to prefer, so the time words reorder what would have been shown without
+        // them and never lift a barely related chunk from deep in the pool into the results.
         var lists = [topical]
         var weights = [Double(max(1, retrieved.count))]
+        let head = topical.prefix(limit)
         if prefersRecent {
-            // Recency as one more ranked list: among topical candidates, newer ranks higher.
-            lists.append(topical.sorted(by: newestFirst))
+            // Recency as one more ranked list: newer ranks higher.
+            lists.append(head.sorted(by: newestFirst))
             weights.append(1)
         }
         if filters.preferredRange != nil {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
             // equally relevant documents outside it. Inside the range they keep their topical order: a
             // question about March has no reason to prefer the end of March.
-            lists.append(topical.filter { filters.inPreferredRange(rows[$0]?.date) })
+            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.date) })
             weights.append(1)
         }
         let fused = lists.count == 1 ? scored : RankFusion.fuse(lists, weights: weights)
