@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(name: "index-bench", dependencies: ["Index", "Ingest", "Inference"], path: "Benchmarks/IndexBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"], exclude: ["Resources"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Index", "Ingest", "Inference"]),
         .testTarget(
             name: "ServerTests",

@@ -4,8 +4,8 @@ import Inference
 
 /// How close each hit is in meaning to the question, from 0 (unrelated) to 1, for `RelevanceGate`.
 ///
-/// The retriever's fused score ranks well but says nothing absolute (reciprocal-rank fusion gives the best hit
-/// the same score whether it is a perfect match or the least bad of unrelated chunks); cosine similarity of
+/// The retriever's fused score ranks well but says nothing absolute (it is standardized per query, so the best
+/// hit scores alike whether it is a perfect match or the least bad of unrelated chunks); cosine similarity of
 /// sentence embeddings does carry an absolute signal that a threshold can be calibrated on.
 public protocol RelevanceScorer: Sendable {
     func similarities(question: String, hits: [SearchHit]) throws -> [Double]
@@ -42,8 +42,8 @@ public struct EmbeddingRelevanceScorer: RelevanceScorer {
 /// Decides which retrieved hits are worth showing the model, and so whether anything relevant was found.
 ///
 /// Signals, each usable alone so the gate works whatever a deployment provides:
-/// - `minimumScore`: hits whose retriever score is below it are dropped (0 keeps all; fused RRF scores are
-///   rank-based, so this is mainly for retrievers with absolute scores).
+/// - `minimumScore`: hits whose retriever score is below it are dropped (0 keeps all; fused scores are
+///   relative to the query, so this is mainly for retrievers with absolute scores).
 /// - with similarities from a `RelevanceScorer`: something relevant was found only when the best hit reaches
 ///   `minimumSimilarity`; the context then keeps hits reaching `contextSimilarity`, or containing most of the
 ///   question's content words (exact names and numbers that embeddings blur).

@@ -10,9 +10,70 @@ public enum SearchMode: String, Sendable, CaseIterable, Codable {
     case vector
 }
 
-/// Reciprocal-rank fusion: each ranked list gives an item 1 / (k + rank), rank from 1. Scores of
-/// different retrievers (BM25, cosine) are not comparable; ranks are. k = 60 is the value from the
-/// original RRF paper and keeps one list's top hit from drowning the other list.
+/// One retriever's candidates, best first, with the retriever's own scores (BM25 relevance, cosine).
+struct ScoredList {
+    var items: [(id: Int64, score: Double)]
+    /// The score of a candidate this retriever did not return: the last one kept. A retriever cut at its
+    /// pool size only tells us such a candidate scored at most that. (BM25 gives a chunk without any
+    /// query word 0, but standardized over a few strong matches that 0 would sit many deviations down
+    /// and let one retriever veto everything the other found.)
+    var missingScore: Double { items.last?.score ?? 0 }
+}
+
+/// Relative score fusion: each retriever's scores become z-scores over its own candidate pool, and a
+/// candidate's fused score is their weighted mean.
+///
+/// Why scores and not ranks: RRF throws away how far apart two candidates are. When BM25 finds one chunk
+/// holding three rare words of the question and then a long tail of single common-word matches, the gap
+/// between its first and second hit is large, and a chunk the vectors rank a little lower should not
+/// overtake it; RRF treats the gap like any other. Raw BM25 and cosine live on different scales, so each
+/// list is standardized first: z = (score − mean) / standard deviation, which (unlike min–max) does not
+/// hinge on the single worst candidate that happened to make the pool. Both retrievers get equal weight;
+/// nothing tells us to trust one more than the other on unseen questions.
+enum ScoreFusion {
+    /// Fused scores, best first; ties broken by the smaller id so results are reproducible.
+    static func fuse(_ lists: [ScoredList], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
+        let standardized = lists.map(standardize)
+        var ids: [Int64] = []
+        var seen = Set<Int64>()
+        for list in lists { for item in list.items where seen.insert(item.id).inserted { ids.append(item.id) } }
+        let totalWeight = lists.indices.reduce(0.0) { $0 + weight(weights, $1) }
+        guard totalWeight > 0 else { return [] }
+        let fused = ids.map { id -> (id: Int64, score: Double) in
+            var sum = 0.0
+            for (index, table) in standardized.enumerated() {
+                sum += weight(weights, index) * (table.scores[id] ?? table.missing)
+            }
+            // The logistic keeps the order and reports a score in (0, 1), 0.5 being an average candidate
+            // of this query: callers treat scores as non-negative, higher is better.
+            return (id: id, score: 1 / (1 + exp(-sum / totalWeight)))
+        }
+        return fused.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+    }
+
+    private static func weight(_ weights: [Double]?, _ index: Int) -> Double {
+        weights.flatMap { index < $0.count ? $0[index] : nil } ?? 1
+    }
+
+    /// z-scores of a list and of its missing score. A list whose scores are all equal (one hit, or ties)
+    /// says only "these matched": members get 1, everyone else 0.
+    private static func standardize(_ list: ScoredList) -> (scores: [Int64: Double], missing: Double) {
+        guard !list.items.isEmpty else { return ([:], 0) }
+        let count = Double(list.items.count)
+        let mean = list.items.reduce(0.0) { $0 + $1.score } / count
+        let variance = list.items.reduce(0.0) { $0 + ($1.score - mean) * ($1.score - mean) } / count
+        let deviation = variance.squareRoot()
+        guard deviation > 1e-12 else {
+            return (Dictionary(list.items.map { ($0.id, 1.0) }, uniquingKeysWith: max), 0)
+        }
+        let scores = Dictionary(list.items.map { ($0.id, ($0.score - mean) / deviation) }, uniquingKeysWith: max)
+        return (scores, (list.missingScore - mean) / deviation)
+    }
+}
+
+/// Reciprocal-rank fusion: each ranked list gives an item 1 / (k + rank), rank from 1. Used where only an
+/// order exists (recency, a preferred date range) to combine it with the topical order; k = 60 is the
+/// value from the original RRF paper and keeps one list's top hit from drowning the other list.
 public enum RankFusion {
     public static let k = 60.0
 
@@ -41,9 +102,10 @@ extension IndexStore {
     /// "since May") becomes a date filter unless the query sets one (and if nothing matches inside it, a
     /// preference instead); a calendar range ("in October") ranks documents dated inside it first without
     /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
-    /// ranked list to the fusion. Then BM25 and vector candidates are fused with RRF, filtered, stripped of
-    /// near-duplicates (same text, or mail quoting a better hit), and hits that stop mid-thought are joined
-    /// with the next chunk of their document.
+    /// ranked list to the fusion. BM25 and vector candidates are fused by their standardized scores
+    /// (`ScoreFusion`), filtered, ordered so each document's best chunk comes before any second chunk,
+    /// stripped of near-duplicates (same text, or mail quoting a better hit), and hits that stop
+    /// mid-thought are joined with the next chunk of their document.
     public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
         guard query.limit > 0 else { return [] }
         let intent = TemporalIntent.parse(query.text, now: now)
@@ -70,71 +132,89 @@ extension IndexStore {
 
     private func rankedHits(text: String, filters: SearchFilters, mode: SearchMode, limit: Int, prefersRecent: Bool) throws -> [SearchHit] {
         let poolSize = max(limit * 5, 50)
-        var lists: [[Int64]] = []
-        var weights: [Double] = []
+        var retrieved: [ScoredList] = []
         if mode != .vector {
-            lists.append(try bm25Candidates(text: text, filters: filters, limit: poolSize))
-            weights.append(1)
+            retrieved.append(try bm25Candidates(text: text, filters: filters, limit: poolSize))
         }
         if mode != .bm25, let vectorList = try vectorCandidates(text: text, filters: filters, limit: poolSize) {
-            lists.append(vectorList)
-            weights.append(1)
+            retrieved.append(vectorList)
         }
-        let candidates = Array(Set(lists.joined()))
-        guard !candidates.isEmpty else { return [] }
-        var rows = try candidateRows(candidates)
+        let scored = ScoreFusion.fuse(retrieved)
+        let topical = scored.map(\.id)
+        guard !topical.isEmpty else { return [] }
+        var rows = try candidateRows(topical)
         func newestFirst(_ a: Int64, _ b: Int64) -> Bool {
             let l = rows[a]?.date ?? -.infinity, r = rows[b]?.date ?? -.infinity
             return l != r ? l > r : a < b
         }
+        // Time orders exist only as ranks, so they join the topical order by RRF. The topical order
+        // stands for every retriever fused into it and weighs as much as they did as separate lists.
+        // They rank only the topical head, the `limit` best candidates: a date says which of the
+        // relevant documents to prefer, so the time words reorder what would have been shown without
+        // them and never lift a barely related chunk from deep in the pool into the results.
+        var lists = [topical]
+        var weights = [Double(max(1, retrieved.count))]
+        let head = topical.prefix(limit)
         if prefersRecent {
-            // Recency as one more ranked list: among topical candidates, newer ranks higher.
-            lists.append(candidates.sorted(by: newestFirst))
+            // Recency as one more ranked list: newer ranks higher.
+            lists.append(head.sorted(by: newestFirst))
             weights.append(1)
         }
         if filters.preferredRange != nil {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
-            // equally relevant documents outside it.
-            lists.append(candidates.filter { filters.inPreferredRange(rows[$0]?.date) }.sorted(by: newestFirst))
+            // equally relevant documents outside it. Inside the range they keep their topical order: a
+            // question about March has no reason to prefer the end of March.
+            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.date) })
             weights.append(1)
         }
-        let fused = RankFusion.fuse(lists, weights: weights)
+        let fused = lists.count == 1 ? scored : RankFusion.fuse(lists, weights: weights)
 
+        // Documents first, then more of them: the best chunk of each document is listed before any
+        // document's second chunk, so one long note cannot fill the first results with its own pieces
+        // and push every other source out of sight. Further chunks still follow in fused order.
         var kept: [CandidateRow] = []
         var seenHashes = Set<String>()
         var keptComparable: [String] = []
-        for (id, score) in fused {
-            guard var row = rows[id] else { continue }
-            guard seenHashes.insert(row.textHash).inserted else { continue }
+        var listedDocuments = Set<Int64>()
+        var laterChunks: [(id: Int64, score: Double)] = []
+        func keep(_ id: Int64, _ score: Double) {
+            guard var row = rows[id] else { return }
+            guard seenHashes.insert(row.textHash).inserted else { return }
             let comparable = TextNormalizer.comparable(row.text)
-            if comparable.count >= 40, keptComparable.contains(where: { $0.contains(comparable) }) { continue }
+            if comparable.count >= 40, keptComparable.contains(where: { $0.contains(comparable) }) { return }
             row.score = score
             kept.append(row)
             keptComparable.append(comparable)
-            if kept.count == limit { break }
         }
+        for (id, score) in fused where kept.count < limit {
+            guard let document = rows[id]?.documentID else { continue }
+            if listedDocuments.insert(document).inserted { keep(id, score) } else { laterChunks.append((id, score)) }
+        }
+        for (id, score) in laterChunks where kept.count < limit { keep(id, score) }
         rows.removeAll()
         return try kept.map { try joinNeighbor($0) }
     }
 
-    private func bm25Candidates(text: String, filters: SearchFilters, limit: Int) throws -> [Int64] {
-        guard let match = FullTextQuery.sanitize(text) else { return [] }
+    /// BM25 candidates with their relevance (FTS5's bm25() negated, so higher is better).
+    private func bm25Candidates(text: String, filters: SearchFilters, limit: Int) throws -> ScoredList {
+        guard let match = FullTextQuery.sanitize(text) else { return ScoredList(items: []) }
         let (clause, arguments) = filters.sql()
-        return try read { db in
-            try Int64.fetchAll(
+        let rows = try read { db in
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT chunk_fts.rowid FROM chunk_fts
+                    SELECT chunk_fts.rowid, bm25(chunk_fts, 1.0, 2.0, 1.5) FROM chunk_fts
                     JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.document_id
                     WHERE chunk_fts MATCH ? \(clause)
                     ORDER BY bm25(chunk_fts, 1.0, 2.0, 1.5), chunk_fts.rowid LIMIT ?
                     """,
                 arguments: StatementArguments([match]) + arguments + [limit])
         }
+        return ScoredList(items: rows.map { (id: $0[0] as Int64, score: -($0[1] as Double)) })
     }
 
     /// Nearest chunks by cosine, or nil when there is no embedder or no vector for its model yet.
-    private func vectorCandidates(text: String, filters: SearchFilters, limit: Int) throws -> [Int64]? {
+    private func vectorCandidates(text: String, filters: SearchFilters, limit: Int) throws -> ScoredList? {
         guard let embedder else { return nil }
         guard let matrix = try currentMatrix(model: embedder.modelID, dimensions: embedder.dimensions), matrix.count > 0 else {
             return nil
@@ -148,7 +228,8 @@ extension IndexStore {
         guard let queryVector = vectors.first, queryVector.count == matrix.dimensions else {
             throw StoreError.embedding(detail: "\(embedder.modelID) returned no \(matrix.dimensions)-number vector for the query")
         }
-        return try nearestChunks(to: queryVector, in: matrix, filters: filters, limit: limit).map(\.chunkID)
+        return ScoredList(items: try nearestChunks(to: queryVector, in: matrix, filters: filters, limit: limit)
+            .map { (id: $0.chunkID, score: Double($0.score)) })
     }
 
     /// The chunks whose stored vectors (of `model`) are closest to `vector`, best first, honouring the

@@ -25,6 +25,11 @@ enum ModelLocator {
         return directory
     }
 
+    /// The independent evaluation set: notes and questions that are not SampleData.
+    static var heldOut: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/HeldOut")
+    }
+
     static var sampleData: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("SampleData")
@@ -62,7 +67,48 @@ enum ModelLocator {
         #expect(hybrid.recallAtK >= 0.7)
         #expect(hybrid.mrr >= 0.5)
         #expect(vector.recallAtK > 0.3)
+        // Hybrid beats both halves on recall and BM25 on MRR; against vectors alone its MRR may trail by up
+        // to one question moving one place (1/34 × ½ ≈ 0.015): q30's answer mail ranks second behind the
+        // renovation note that says "Deposit paid to Oakhaven: see mail", which the question file does not
+        // count. Fusion is not tuned to SampleData, so that near-tie is reported, not fitted away.
+        expectHybridBeatsEachHalf(result, mrrSlackAgainstVectors: 0.015)
+    }
 
+    /// The same comparison on a second question set, independent of SampleData: 20 short notes of another
+    /// invented person and 41 questions (Tests/IndexTests/Resources/HeldOut).
+    @Test func heldOutSetHybridBeatsOrMatchesEachHalf() throws {
+        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
+        let root = ModelLocator.heldOut
+        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
+        let report = try store.sync([root.appendingPathComponent("notes").path], options: options)
+        #expect(report.failed.isEmpty, "\(report.failed)")
+        #expect(report.added == 20)
+        let evaluation = try RetrievalEvaluation(
+            store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
+        #expect(evaluation.questions.count == 41)
+        let result = try evaluation.run(now: ISO8601DateFormatter().date(from: "2026-11-20T12:00:00Z")!)
+        #expect(result.modes.first?.questions == 38)
+        expectHybridBeatsEachHalf(result)
+    }
+
+    /// Hybrid at least as good as BM25 alone and as vectors alone, on recall@k and on MRR (within
+    /// `mrrSlackAgainstVectors` of vectors alone).
+    private func expectHybridBeatsEachHalf(
+        _ result: RetrievalEvaluation.Report, mrrSlackAgainstVectors: Double = 0,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let byMode = Dictionary(uniqueKeysWithValues: result.modes.map { ($0.mode, $0) })
+        guard let hybrid = byMode[.hybrid], let bm25 = byMode[.bm25], let vector = byMode[.vector] else {
+            Issue.record("a mode is missing from \(result.modes.map(\.mode))", sourceLocation: sourceLocation)
+            return
+        }
+        print("recall@\(result.k) / MRR — bm25 \(bm25.recallAtK) / \(bm25.mrr), vector \(vector.recallAtK) / \(vector.mrr), hybrid \(hybrid.recallAtK) / \(hybrid.mrr)")
+        #expect(hybrid.recallAtK >= bm25.recallAtK, sourceLocation: sourceLocation)
+        #expect(hybrid.recallAtK >= vector.recallAtK, sourceLocation: sourceLocation)
+        #expect(hybrid.mrr >= bm25.mrr, sourceLocation: sourceLocation)
+        #expect(hybrid.mrr >= vector.mrr - mrrSlackAgainstVectors, sourceLocation: sourceLocation)
     }
 
     @Test func changingTheModelReembedsVisibly() throws {

@@ -105,6 +105,36 @@ import Ingest
         #expect(RankFusion.fuse([[7, 5], [5, 7]]).map(\.id) == [5, 7])
         #expect(RankFusion.fuse([[9], [4]]).map(\.id) == [4, 9])
     }
+
+    @Test func scoreFusionKeepsTheGapThatRanksLose() {
+        // BM25 finds chunk 5 far ahead of the rest; the vectors barely prefer chunk 2 over it.
+        let bm25 = ScoredList(items: [(5, 10.0), (2, 3.0), (3, 2.9), (4, 2.8)])
+        let vector = ScoredList(items: [(2, 0.60), (5, 0.58), (3, 0.57), (4, 0.56)])
+        // Ranks see a tie (first and second in each list) and break it by id...
+        #expect(RankFusion.fuse([bm25.items.map(\.id), vector.items.map(\.id)]).first?.id == 2)
+        // ...standardized scores see the large gap on one side and the small one on the other.
+        let fused = ScoreFusion.fuse([bm25, vector])
+        #expect(fused.map(\.id) == [5, 2, 3, 4])
+        #expect(fused.allSatisfy { $0.score > 0 && $0.score < 1 })
+    }
+
+    @Test func scoreFusionCreditsMissingCandidatesWithTheListsLowestScore() {
+        // 9 is only a vector candidate: for BM25 it counts as the last kept score, not as nothing.
+        let bm25 = ScoredList(items: [(1, 8.0), (2, 4.0), (3, 2.0)])
+        let vector = ScoredList(items: [(9, 0.9), (1, 0.5), (2, 0.45)])
+        let fused = ScoreFusion.fuse([bm25, vector])
+        #expect(Set(fused.map(\.id)) == [1, 2, 3, 9])
+        #expect(fused.first?.id == 1)
+        #expect(fused.firstIndex { $0.id == 9 }! < fused.firstIndex { $0.id == 3 }!)
+    }
+
+    @Test func scoreFusionOfOneListKeepsItsOrder() {
+        let single = ScoredList(items: [(4, 0.9), (8, 0.7), (6, 0.2)])
+        #expect(ScoreFusion.fuse([single]).map(\.id) == [4, 8, 6])
+        // One hit (no spread to standardize) still comes back.
+        #expect(ScoreFusion.fuse([ScoredList(items: [(3, 1.5)])]).map(\.id) == [3])
+        #expect(ScoreFusion.fuse([]).isEmpty)
+    }
 }
 
 @Suite struct StoreSearchTests {
@@ -138,6 +168,23 @@ import Ingest
         #expect(try store.search(SearchQuery(text: "kiln", tag: "project")).map(\.title) == ["Kiln plan"])
         #expect(try store.search(SearchQuery(text: "kiln", pathContains: "100%_")).isEmpty)
         _ = scratch
+    }
+
+    @Test func eachDocumentsBestChunkComesBeforeSecondChunks() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        // A long glacier note splits into many chunks that all say "glacier" often; a short one says it once.
+        let paragraph = "The glacier walk starts at the glacier hut; glacier boots and a glacier guide are needed."
+        let long = (1...12).map { "## Day \($0)\n\n" + Array(repeating: paragraph, count: 4).joined(separator: " ") }
+        try scratch.write("notes/long.md", note(title: "Glacier trip", body: long.joined(separator: "\n\n")))
+        try scratch.write("notes/short.md", note(title: "Packing", body: "Sun cream, a warm hat, and the map of the glacier valley."))
+        #expect(try store.sync([scratch.path("notes")], options: SyncOptions(maxChunkTokens: 60)).failed.isEmpty)
+        let hits = try store.search(SearchQuery(text: "glacier", limit: 5), mode: .bm25)
+        #expect(hits.count == 5)
+        #expect(hits.first?.title == "Glacier trip")
+        // Without the document-first pass the long note's chunks would fill all five places.
+        #expect(hits[1].title == "Packing")
+        #expect(hits.dropFirst(2).allSatisfy { $0.title == "Glacier trip" })
     }
 
     @Test func temporalWordsFilterAndBoost() throws {
