@@ -55,13 +55,17 @@ import Testing
         return ids
     }
 
-    /// Each message contributes exactly one `<|im_start|>` and one `<|im_end|>`; the generation prompt one more.
+    /// The prompt holds exactly the control tokens the template writes for these turns with harmless content
+    /// (one `<|im_start|>` and one `<|im_end|>` per turn, one more `<|im_start|>` for the answer).
     static func expectOnlyTemplateControlTokens(_ messages: [ChatMessage], _ generator: BuiltinGenerator) {
         let control = controlIDs(generator.tokenizer)
         #expect(control.count == 3, "SmolLM2 spells its control tokens as expected")
-        let tokens = generator.template.promptTokens(messages, tokenizer: generator.tokenizer)
-        let found = tokens.filter { control.contains($0) }.count
-        #expect(found == 2 * messages.count + 1, "control tokens beyond the template's: \(found) for \(messages.count) messages")
+        func controlCount(_ turns: [ChatMessage]) -> Int {
+            generator.template.promptTokens(turns, tokenizer: generator.tokenizer).filter { control.contains($0) }.count
+        }
+        let skeleton = messages.map { ChatMessage(role: $0.role, content: "x") }
+        #expect(controlCount(skeleton) >= 2 * messages.count + 1)
+        #expect(controlCount(messages) == controlCount(skeleton), "retrieved text added control tokens to the prompt")
         // Even without the fence's neutralizing, the tokenizer reads planted markers as plain text.
         #expect(generator.tokenizer.encode(plantedMail, parseSpecial: false).allSatisfy { !control.contains($0) })
     }

@@ -157,7 +157,7 @@ import Darwin
         let before = try IndexStore(path: scratch.db, create: false).status()
         try scratch.write("notes/new.md", text: "# New\n\nA note added while the folder is read-only.\n")
         let home = scratch.path("home")
-        var wrapper: [String]
+        let wrapper: [String]
         if let unshare = Namespaces.wrapper("-rm") {
             wrapper = unshare + ["/bin/sh", "-c", "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\"", home]
         } else if geteuid() != 0 {
@@ -190,6 +190,8 @@ import Darwin
         try handle.seek(toOffset: 4096)
         try handle.write(contentsOf: Data(random.bytes(Int(size) - 4096)))
         try handle.close()
+        // Committed pages still in the write-ahead log would mask the damage: drop the log as a crash might.
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch.db + suffix) }
         let search = try cli.run(["search", "--json", "--mode", "bm25", "--db", scratch.db, "lighthouse"])
         #expect(search.status == 1 && search.signal == nil, "\(search.summary)")
         #expect(search.stderr.contains("--rebuild"), "\(search.summary)")

@@ -17,7 +17,7 @@ import Testing
     }
 
     static func ggufCases() -> [(name: String, bytes: [UInt8], says: String)] {
-        var cases: [(String, [UInt8], String)] = []
+        var cases: [(name: String, bytes: [UInt8], says: String)] = []
         var counts = GGUF()
         counts.header(tensors: 1 << 62, keys: 1 << 62)
         cases.append(("absurd-counts", counts.bytes, ""))
@@ -52,7 +52,8 @@ import Testing
         for (file, says) in files {
             let path = try #require(file)
             for arguments in [["run", path, "hello", "--max-tokens", "4"], ["models", "import", path], ["tokenize", path, "hi"]] {
-                let result = try cli.run(arguments, timeout: 120)
+                // A private model store: a failed import must leave it empty (and never touch the real one).
+                let result = try cli.run(arguments, environment: ["ASSIST_MODELS": scratch.path("store")], timeout: 120)
                 #expect(result.signal == nil && !result.timedOut, "\(arguments): \(result.summary)")
                 #expect(result.status == 1, "\(arguments): \(result.summary)")
                 #expect(result.stderr.contains(path) || result.stderr.contains((path as NSString).lastPathComponent), "\(arguments): \(result.summary)")
@@ -60,8 +61,11 @@ import Testing
             }
         }
         // Nothing half-imported is left behind in the model store.
-        let list = try cli.run(["models", "list", "--json"])
+        let list = try cli.run(["models", "list", "--json"], environment: ["ASSIST_MODELS": scratch.path("store")])
+        #expect(list.status == 0, list.summary)
         #expect(!list.stdout.contains("absurd-counts") && !list.stdout.contains("truncated-smollm2"), list.summary)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store"))) ?? []
+        #expect(leftovers.allSatisfy { $0.hasSuffix(".json") }, "half-imported files left behind: \(leftovers)")
     }
 
     /// Safetensors headers that lie about lengths, offsets and types, behind a real tokenizer and config.
