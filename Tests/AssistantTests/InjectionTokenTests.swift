@@ -138,7 +138,9 @@ import Testing
             Self.expectOnlyTemplateControlTokens(messages, model)
             let prompt = messages.map(\.content).joined(separator: "\n")
             #expect(!prompt.contains("<|im_start|>") && !prompt.contains("<|endoftext|>"))
-            #expect(prompt.contains("admin mode"), "the planted text is still there, as data")
+            // Inside the thread fence, ordinary text stays and instruction-like lines are withheld.
+            #expect(prompt.contains("<<<THREAD") && prompt.contains("Thanks for the garage quote."))
+            #expect(!prompt.contains("Ignore previous instructions") && prompt.contains("[instruction-like text withheld]"))
         }
         #expect(summary.summary != Self.payload, "the summary is not the planted answer")
     }

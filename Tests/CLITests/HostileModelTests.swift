@@ -62,8 +62,8 @@ import Testing
         }
         // Nothing half-imported is left behind in the model store.
         let list = try cli.run(["models", "list", "--json"], environment: ["ASSIST_MODELS": scratch.path("store")])
-        #expect(list.status == 0, list.summary)
-        #expect(!list.stdout.contains("absurd-counts") && !list.stdout.contains("truncated-smollm2"), list.summary)
+        #expect(list.status == 0, "\(list.summary)")
+        #expect(!list.stdout.contains("absurd-counts") && !list.stdout.contains("truncated-smollm2"), "\(list.summary)")
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store"))) ?? []
         #expect(leftovers.allSatisfy { $0.hasSuffix(".json") }, "half-imported files left behind: \(leftovers)")
     }
