@@ -72,6 +72,8 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"], exclude: ["Resources"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Index", "Ingest", "Inference"]),
+        // Drives the built `assist` binary with hostile files, crashes, concurrency and a cut network.
+        .testTarget(name: "CLITests", dependencies: ["Index", "Ingest"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -129,6 +129,7 @@ public final class IndexStore: Retriever, Sendable {
         case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(path: path)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: return .corrupt(path: path, detail: detail)
         case .SQLITE_FULL: return .diskFull(path: path)
+        case .SQLITE_IOERR: return .ioFailure(path: path, detail: detail)
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH: return .notWritable(path: path, detail: detail)
         default: return .sqlite(path: path, detail: detail)
         }

@@ -19,8 +19,8 @@ struct ScannedFile: Sendable, Equatable {
 ///
 /// A folder yields every `*.md`/`*.markdown` below it: dot-folders (`.git`, `.obsidian`, `.trash`) are
 /// skipped, symbolic links are followed but each real folder is entered once (so link loops end), and
-/// FIFOs, sockets and devices are ignored by type before anything could block on them. A file path is a
-/// note by its extension and an mbox otherwise.
+/// FIFOs, sockets and devices are never opened (nothing can block on them); those named like notes are
+/// reported as failed. A file path is a note by its extension and an mbox otherwise.
 struct SourceScanner {
     struct Result {
         var files: [ScannedFile] = []
@@ -57,7 +57,8 @@ struct SourceScanner {
                 let isNote = noteExtensions.contains((root as NSString).pathExtension.lowercased())
                 result.files.append(ScannedFile(path: root, kind: isNote ? .note : .mbox, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
             default:
-                result.failed.append(FailedSource(path: root, error: "not a regular file or folder (a pipe, socket or device); skipped"))
+                result.failed.append(FailedSource(
+                    path: root, error: "not a regular file or folder (\(fileTypeName(info.st_mode))); skipped without opening it"))
             }
         }
         return result
@@ -108,12 +109,26 @@ struct SourceScanner {
                     guard seen.insert(child).inserted else { continue }
                     result.files.append(ScannedFile(path: child, kind: .note, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
                 default:
-                    continue
+                    // A pipe, socket or device named like a note: never opened (a FIFO would block), but
+                    // reported, so the person knows why it is missing from the index.
+                    guard noteExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+                    result.failed.append(FailedSource(
+                        path: child, error: "not a regular file (\(fileTypeName(info.st_mode))); skipped without opening it"))
                 }
             }
             closedir(directory)
             // Depth-first in name order keeps runs reproducible.
             stack.append(contentsOf: subfolders.sorted(by: >))
+        }
+    }
+
+    /// What kind of special file `mode` describes, for messages.
+    static func fileTypeName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a named pipe (FIFO)"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR, S_IFBLK: return "a device"
+        default: return "a special file"
         }
     }
 

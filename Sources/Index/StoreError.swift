@@ -11,6 +11,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case notWritable(path: String, detail: String)
     /// The disk (or quota) is full.
     case diskFull(path: String)
+    /// A read or write of the file failed below SQLite (a file-size limit, a failing disk, a vanished mount).
+    case ioFailure(path: String, detail: String)
     /// There is no index at `path` and the caller asked not to create one.
     case missingIndex(path: String)
     /// Another `assist index` run holds the sync lock.
@@ -36,6 +38,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "cannot write the index \(path) (\(detail)); check the folder's permissions or pass another location with --db"
         case .diskFull(let path):
             return "the disk holding \(path) is full; free some space and run `assist index` again (the index is still consistent)"
+        case .ioFailure(let path, let detail):
+            return "a disk read or write on the index \(path) failed (\(detail)); the disk may be full, over a quota or file-size limit, or failing. Fix that and run `assist index` again (what was committed is kept)"
         case .missingIndex(let path):
             return "there is no index at \(path) yet; build one with `assist index PATH` (a notes folder or an mbox file)"
         case .indexBusy(let path, let pid):

@@ -26,7 +26,7 @@ enum AssistRoutes {
             } catch let error as FilterError {
                 throw APIError.badRequest(error.description)
             }
-            let hits = try retriever.search(searchQuery)
+            let hits = try await BlockingWork.run { try retriever.search(searchQuery) }
             return try JSONBody.response(SearchResultsJSON(hits))
         }
         router.post("/v1/assist/ask") { request, _ in

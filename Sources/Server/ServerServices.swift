@@ -36,12 +36,13 @@ struct ServerServices: Sendable {
         guard !texts.isEmpty else { throw APIError.badRequest("input must hold at least one text") }
         guard texts.count <= 4096 else { throw APIError.badRequest("at most 4096 inputs per request") }
         return try await embedGate.withExclusiveAccess {
-            let vectors = try embedder.embed(texts)
+            let (vectors, tokens) = try await BlockingWork.run {
+                (try embedder.embed(texts), texts.reduce(0) { $0 + embedder.countTokens($1) })
+            }
             guard vectors.count == texts.count else {
                 throw APIError.internalError(
                     "embedder \(embedder.modelID) returned \(vectors.count) vectors for \(texts.count) texts")
             }
-            let tokens = texts.reduce(0) { $0 + embedder.countTokens($1) }
             return (vectors, tokens)
         }
     }

@@ -1,5 +1,10 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @main
 struct Assist: AsyncParsableCommand {
@@ -24,6 +29,9 @@ struct Assist: AsyncParsableCommand {
     /// Runs the command and maps failures onto the exit codes of the CLI contract:
     /// 1 the work failed, 2 bad usage, 3 a needed model or index is missing.
     static func main() async {
+        // A file-size limit (`ulimit -f`, quotas) must surface as a write error SQLite reports and rolls
+        // back, not as SIGXFSZ killing the process mid-transaction without a word.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -78,6 +78,8 @@ struct EmbeddingSafetensorsTests {
         ("missing offsets", file(header: #"{"x":{"dtype":"F32","shape":[1]}}"#, data: [0, 0, 0, 0])),
         ("entry not an object", file(header: #"{"x":7}"#, data: [])),
         ("metadata not strings", file(header: #"{"__metadata__":{"a":1}}"#, data: [])),
+        ("overlapping tensors", file(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: [UInt8](repeating: 0, count: 12))),
+        ("dtype width disagrees with offsets", file(header: #"{"x":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))),
     ])
     func rejectsHostileFiles(name: String, bytes: Data) {
         do {

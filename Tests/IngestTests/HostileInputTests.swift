@@ -64,4 +64,27 @@ import Testing
             _ = DateParsing.parse(String(text.prefix(60)))
         }
     }
+
+    /// 50,000 References: kept to `maxReferences` (the root and the nearest ids), and threading 2,000
+    /// messages that each carry a full list finishes (linear in the ids, no pairwise comparison).
+    @Test func fiftyThousandReferencesAreCappedAndThreadStaysLinear() throws {
+        let references = (0..<50_000).map { "<r\($0)@example.org>" }.joined(separator: " ")
+        let text = "From a@b Tue Mar  5 10:30:00 2024\nFrom: a@b\nSubject: Re: long\nMessage-ID: <last@example.org>\n"
+            + "References: \(references)\n\nbody\n"
+        var splitter = MboxSplitter()
+        let messages = splitter.append(Data(text.utf8)) + splitter.finish()
+        let document = try MailParser.parse(try #require(messages.first), mboxPath: "/refs.mbox")
+        #expect(document.references.count == MailParser.maxReferences)
+        #expect(document.references.first == "r0@example.org")
+        #expect(document.references.last == "r49999@example.org")
+
+        let capped = Array(document.references)
+        var threadable = [ThreadableMessage(messageID: "r0@example.org", references: [], subject: "long", date: nil)]
+        for i in 1..<2_000 {
+            threadable.append(ThreadableMessage(messageID: "m\(i)@example.org", references: capped, subject: "Re: long", date: nil))
+        }
+        let threads = MailThreader.thread(threadable)
+        #expect(threads.count == 1)
+        #expect(threads.first?.messageIDs.count == threadable.count)
+    }
 }

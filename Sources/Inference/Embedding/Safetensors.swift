@@ -141,8 +141,20 @@ public struct SafetensorsFile: Sendable {
             tensors[name] = try Self.parseTensor(
                 name: name, value: value, headerEnd: headerEnd, dataSize: dataSize, path: path)
         }
+        try Self.checkNoOverlap(tensors, path: path)
         self.tensors = tensors
         self.metadata = metadata
+    }
+
+    /// Refuses a header whose tensors share bytes: each range is in bounds, but a writer never produces
+    /// overlaps, so one is a sign of a damaged or forged file whose weights would silently alias.
+    private static func checkNoOverlap(_ tensors: [String: SafetensorsTensorInfo], path: String) throws {
+        let ordered = tensors.values.filter { !$0.byteRange.isEmpty }
+            .sorted { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
+        for (previous, next) in zip(ordered, ordered.dropFirst()) where next.byteRange.lowerBound < previous.byteRange.upperBound {
+            throw SafetensorsError.badTensor(
+                path: path, name: next.name, reason: "its data_offsets overlap those of tensor \(previous.name)")
+        }
     }
 
     private static func parseTensor(
