@@ -22,6 +22,7 @@ struct Arguments {
     var skipPython = false
     var crashTest = false
     var evaluate: String?
+    var parseOnly = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -34,6 +35,7 @@ struct Arguments {
             case "--skip-python": skipPython = true
             case "--crash-test": crashTest = true
             case "--eval": evaluate = iterator.next()
+            case "--parse-only": parseOnly = true
             default:
                 FileHandle.standardError.write(Data("unknown option \(argument)\n".utf8))
                 exit(2)
@@ -153,7 +155,7 @@ func generateMbox(at path: String, megabytes: Int) throws -> Int {
                         lines.append(line + " =")
                         line = ""
                     }
-                    line += (line.isEmpty ? "" : " ") + word.replacingOccurrences(of: "=", with: "=3D")
+                    line += (line.isEmpty ? "" : " ") + (word.utf8.contains(0x3D) ? word.replacingOccurrences(of: "=", with: "=3D") : String(word))
                 }
                 lines.append(line)
                 return lines.joined(separator: "\n")
@@ -288,6 +290,7 @@ let (messageCount, generateSeconds) = try measure { try generateMbox(at: mboxPat
 let mboxBytes = Double(fileSize(mboxPath))
 print("generated mbox: \(messageCount) messages, \(format(mboxBytes / 1e6)) MB in \(format(generateSeconds)) s")
 
+let parseCPUStart = cpuSeconds()
 let ((parsedCount, parseFailures), parseSeconds) = try measure { () throws -> (Int, Int) in
     let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: mboxPath))
     var splitter = MboxSplitter()
@@ -309,8 +312,9 @@ let ((parsedCount, parseFailures), parseSeconds) = try measure { () throws -> (I
     handleMessages(splitter.finish())
     return (parsed, failures)
 }
+let parseCPUSeconds = cpuSeconds() - parseCPUStart
 let swiftMBps = mboxBytes / 1e6 / parseSeconds
-print("mbox parse (split + MIME decode), Swift: \(format(swiftMBps)) MB/s, \(format(Double(parsedCount) / parseSeconds, 0)) messages/s (\(parsedCount) parsed, \(parseFailures) failed)")
+print("mbox parse (split + MIME decode), Swift: \(format(swiftMBps)) MB/s, \(format(Double(parsedCount) / parseSeconds, 0)) messages/s (\(parsedCount) parsed, \(parseFailures) failed); per CPU second: \(format(mboxBytes / 1e6 / parseCPUSeconds)) MB, \(format(Double(parsedCount) / parseCPUSeconds, 0)) messages")
 
 if !arguments.skipPython {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -336,6 +340,11 @@ if !arguments.skipPython {
     } catch {
         print("mbox parse, Python: skipped (no python3: \(error))")
     }
+}
+
+if arguments.parseOnly {
+    try? FileManager.default.removeItem(atPath: work)
+    exit(0)
 }
 
 let mailDB = "\(work)/mail.sqlite"
