@@ -45,7 +45,7 @@ extension StringProtocol {
 enum TextScan {
     /// Whether `needle` occurs in `haystack` (an empty needle always does).
     static func find(_ needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let n = needle.baseAddress, needle.count > 0 else { return true }
+        guard needle.count > 0 else { return true }
         return firstIndex(of: needle, in: haystack, from: 0) != nil
     }
 
