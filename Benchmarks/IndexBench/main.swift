@@ -5,7 +5,9 @@
 // on the same file), full mbox indexing speed, notes indexed per second, the wall time of a no-change
 // re-index of 10,000 notes, vector search p50/p99 over 100k and 1M 384-d vectors, and index bytes per chunk.
 //
-// Options: --mbox-mb N (default 200), --notes N (default 10000), --vectors 100000,1000000, --keep (leave the
+// Options: --parse-only (stop after the mbox parse figures), --stream-gb G (only: stream a generated G GB mbox
+// through split + parse and then through a full sync without embedder, printing peak and current RSS at each
+// quarter so that flat memory shows; --stream-no-sync skips the sync), --mbox-mb N (default 200), --notes N (default 10000), --vectors 100000,1000000, --keep (leave the
 // temp folder), --skip-python, --eval SAMPLE_DIR (only: retrieval recall@5/MRR per search mode over
 // SAMPLE_DIR/notes + SAMPLE_DIR/inbox.mbox + SAMPLE_DIR/qa.jsonl with MiniLM from $ASSIST_MODELS), --crash-test (only: kill -9 a sync child process at random moments, check the
 // database after each kill, then compare the finished index with a clean one).
@@ -22,6 +24,9 @@ struct Arguments {
     var skipPython = false
     var crashTest = false
     var evaluate: String?
+    var parseOnly = false
+    var streamGigabytes: Double?
+    var streamSync = true
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -34,6 +39,9 @@ struct Arguments {
             case "--skip-python": skipPython = true
             case "--crash-test": crashTest = true
             case "--eval": evaluate = iterator.next()
+            case "--parse-only": parseOnly = true
+            case "--stream-gb": streamGigabytes = iterator.next().flatMap(Double.init) ?? 2
+            case "--stream-no-sync": streamSync = false
             default:
                 FileHandle.standardError.write(Data("unknown option \(argument)\n".utf8))
                 exit(2)
@@ -153,7 +161,7 @@ func generateMbox(at path: String, megabytes: Int) throws -> Int {
                         lines.append(line + " =")
                         line = ""
                     }
-                    line += (line.isEmpty ? "" : " ") + word.replacingOccurrences(of: "=", with: "=3D")
+                    line += (line.isEmpty ? "" : " ") + (word.utf8.contains(0x3D) ? word.replacingOccurrences(of: "=", with: "=3D") : String(word))
                 }
                 lines.append(line)
                 return lines.joined(separator: "\n")
@@ -249,6 +257,81 @@ func crashTest(in work: String) throws {
     if !(allIntact && same) { exit(1) }
 }
 
+/// Peak resident set size of this process so far, in MB (`ru_maxrss` is in KiB on Linux).
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// Current resident set size in MB, from /proc/self/statm (0 where that file does not exist).
+func currentRSSMegabytes() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
+/// Prints RSS once per quarter of a stream; shared with the sync progress callback, hence the lock.
+final class QuarterReporter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextQuarter = 1
+    private let label: String
+
+    init(label: String) { self.label = label }
+
+    func update(done: Int, total: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        while total > 0, nextQuarter <= 4, done * 4 >= total * nextQuarter {
+            print("\(label) \(nextQuarter * 25) %: peak RSS \(format(peakRSSMegabytes())) MB, current RSS \(format(currentRSSMegabytes())) MB")
+            nextQuarter += 1
+        }
+    }
+}
+
+/// Streams a generated mbox of `gigabytes` GB through split + parse, then (unless `sync` is false) through
+/// a full sync without embedder, reporting RSS at every quarter. Memory that stays flat from 25 % to 100 %
+/// is memory bounded by the largest message and batch, not by the file.
+func streamTest(in work: String, gigabytes: Double, sync: Bool) throws {
+    let mboxPath = "\(work)/stream.mbox"
+    print("stream test: RSS before generating \(format(currentRSSMegabytes())) MB")
+    let (messages, generateSeconds) = try measure { try generateMbox(at: mboxPath, megabytes: Int(gigabytes * 1000)) }
+    let bytes = Int(fileSize(mboxPath))
+    print("stream test: generated \(messages) messages, \(format(Double(bytes) / 1e6)) MB in \(format(generateSeconds)) s; peak RSS so far \(format(peakRSSMegabytes())) MB")
+
+    let reporter = QuarterReporter(label: "stream split+parse")
+    let cpuStart = cpuSeconds()
+    let (parsed, parseSeconds) = try measure { () throws -> Int in
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: mboxPath))
+        defer { try? handle.close() }
+        var splitter = MboxSplitter()
+        var parsed = 0
+        var read = 0
+        while let block = try handle.read(upToCount: 4 << 20), !block.isEmpty {
+            read += block.count
+            for raw in splitter.append(block) where (try? MailParser.parse(raw, mboxPath: mboxPath)) != nil { parsed += 1 }
+            reporter.update(done: read, total: bytes)
+        }
+        for raw in splitter.finish() where (try? MailParser.parse(raw, mboxPath: mboxPath)) != nil { parsed += 1 }
+        return parsed
+    }
+    print("stream split+parse: \(parsed) messages in \(format(parseSeconds)) s = \(format(Double(bytes) / 1e6 / parseSeconds)) MB/s (\(format(Double(bytes) / 1e6 / (cpuSeconds() - cpuStart))) MB per CPU second)")
+
+    if sync {
+        let database = "\(work)/stream.sqlite"
+        let store = try IndexStore(path: database)
+        let syncReporter = QuarterReporter(label: "stream sync (parse + chunk + SQLite + FTS5)")
+        let (report, syncSeconds) = try measure {
+            try store.sync([mboxPath]) { progress in
+                if progress.phase == .mail { syncReporter.update(done: progress.done, total: progress.total) }
+            }
+        }
+        print("stream sync: \(report.added) messages, \(report.chunks) chunks, \(report.failed.count) failed in \(format(syncSeconds)) s = \(format(Double(bytes) / 1e6 / syncSeconds)) MB/s; after threading: peak RSS \(format(peakRSSMegabytes())) MB, current RSS \(format(currentRSSMegabytes())) MB; database \(format(Double(databaseBytes(database)) / 1e6)) MB")
+    }
+    try? FileManager.default.removeItem(atPath: mboxPath)
+}
+
 let arguments = Arguments(CommandLine.arguments)
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("index-bench-\(getpid())").path
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -276,6 +359,11 @@ if let sample = arguments.evaluate {
     try? FileManager.default.removeItem(atPath: work)
     exit(0)
 }
+if let gigabytes = arguments.streamGigabytes {
+    try streamTest(in: work, gigabytes: gigabytes, sync: arguments.streamSync)
+    if !arguments.keep { try? FileManager.default.removeItem(atPath: work) }
+    exit(0)
+}
 if arguments.crashTest {
     try crashTest(in: work)
     if !arguments.keep { try? FileManager.default.removeItem(atPath: work) }
@@ -288,6 +376,7 @@ let (messageCount, generateSeconds) = try measure { try generateMbox(at: mboxPat
 let mboxBytes = Double(fileSize(mboxPath))
 print("generated mbox: \(messageCount) messages, \(format(mboxBytes / 1e6)) MB in \(format(generateSeconds)) s")
 
+let parseCPUStart = cpuSeconds()
 let ((parsedCount, parseFailures), parseSeconds) = try measure { () throws -> (Int, Int) in
     let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: mboxPath))
     var splitter = MboxSplitter()
@@ -309,8 +398,9 @@ let ((parsedCount, parseFailures), parseSeconds) = try measure { () throws -> (I
     handleMessages(splitter.finish())
     return (parsed, failures)
 }
+let parseCPUSeconds = cpuSeconds() - parseCPUStart
 let swiftMBps = mboxBytes / 1e6 / parseSeconds
-print("mbox parse (split + MIME decode), Swift: \(format(swiftMBps)) MB/s, \(format(Double(parsedCount) / parseSeconds, 0)) messages/s (\(parsedCount) parsed, \(parseFailures) failed)")
+print("mbox parse (split + MIME decode), Swift: \(format(swiftMBps)) MB/s, \(format(Double(parsedCount) / parseSeconds, 0)) messages/s (\(parsedCount) parsed, \(parseFailures) failed); per CPU second: \(format(mboxBytes / 1e6 / parseCPUSeconds)) MB, \(format(Double(parsedCount) / parseCPUSeconds, 0)) messages")
 
 if !arguments.skipPython {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -336,6 +426,11 @@ if !arguments.skipPython {
     } catch {
         print("mbox parse, Python: skipped (no python3: \(error))")
     }
+}
+
+if arguments.parseOnly {
+    try? FileManager.default.removeItem(atPath: work)
+    exit(0)
 }
 
 let mailDB = "\(work)/mail.sqlite"

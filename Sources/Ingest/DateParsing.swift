@@ -63,11 +63,84 @@ enum DateParsing {
     /// Parses any supported shape: ISO 8601 and numeric dates first, then word-based (RFC 5322, asctime,
     /// "March 5, 2024", "5 Mar 2024").
     static func parse(_ text: String) -> Date? {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // ASCII trimming on bytes; Foundation's Unicode-aware trim only when an edge is not ASCII.
+        var trimmed = String(TextScan.trimASCIIWhitespace(text))
+        if let first = trimmed.utf8.first, let last = trimmed.utf8.last, first >= 0x80 || last >= 0x80 {
+            trimmed = trimmed.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         if trimmed.isEmpty || trimmed.utf8.count > 200 { return nil }
+        if let d = parseRFC5322(trimmed) { return d }
         if let d = parseNumeric(trimmed) { return d }
         return parseWords(trimmed)
     }
+
+    /// The common, well-formed mail date `[Www, ]D[D] Mmm YYYY HH:MM[:SS] ±HHMM[ (comment)]` read straight
+    /// from the bytes. Returns nil for anything else, which then goes through the general parsers; what it
+    /// accepts, `parseWords` reads to the same instant, only faster (no tokens, no dictionary look-ups).
+    static func parseRFC5322(_ s: String) -> Date? {
+        var s = s
+        return s.withUTF8 { u -> Date? in
+            var i = 0
+            let n = u.count
+            func skipSpaces() -> Bool {
+                let start = i
+                while i < n, u[i] == 0x20 { i += 1 }
+                return i > start
+            }
+            func number(_ minCount: Int, _ maxCount: Int) -> Int? {
+                var v = 0, c = 0
+                while i < n, c < maxCount, u[i] >= 0x30, u[i] <= 0x39 { v = v * 10 + Int(u[i] - 0x30); i += 1; c += 1 }
+                return c >= minCount ? v : nil
+            }
+            func word3() -> UInt32? {
+                guard i + 3 <= n else { return nil }
+                var key: UInt32 = 0
+                for k in 0..<3 {
+                    let b = u[i + k] | 0x20
+                    guard b >= 0x61, b <= 0x7A else { return nil }
+                    key = key << 8 | UInt32(b)
+                }
+                i += 3
+                return key
+            }
+            if let first = u.first, first >= 0x41 {
+                guard let weekday = word3(), Self.weekdayKeys.contains(weekday), i < n, u[i] == 0x2C else { return nil }
+                i += 1
+                _ = skipSpaces()
+            }
+            guard let day = number(1, 2), skipSpaces(), let monthKey = word3(),
+                  let month = Self.monthKeys.firstIndex(of: monthKey), skipSpaces(),
+                  let year = number(4, 4), year >= 1000, i == n || u[i] == 0x20, skipSpaces(),
+                  let hour = number(2, 2), i < n, u[i] == 0x3A else { return nil }
+            i += 1
+            guard let minute = number(2, 2) else { return nil }
+            var second = 0
+            if i < n, u[i] == 0x3A {
+                i += 1
+                guard let sec = number(2, 2) else { return nil }
+                second = sec
+            }
+            guard skipSpaces(), i < n, u[i] == 0x2B || u[i] == 0x2D else { return nil }
+            let sign = u[i] == 0x2D ? -1 : 1
+            i += 1
+            guard let zone = number(4, 4), i == n || u[i] == 0x20 else { return nil }
+            _ = skipSpaces()
+            if i < n {
+                // Only a trailing comment such as "(UTC)" may follow, with no nested parentheses.
+                guard u[i] == 0x28, u[n - 1] == 0x29 else { return nil }
+                for k in (i + 1)..<(n - 1) where u[k] == 0x28 || u[k] == 0x29 { return nil }
+            }
+            return makeDate(year: year, month: month + 1, day: day, hour: hour, minute: minute,
+                            second: Double(second), offsetSeconds: sign * (zone / 100 * 3600 + zone % 100 * 60))
+        }
+    }
+
+    private static func key3(_ name: StaticString) -> UInt32 {
+        name.withUTF8Buffer { $0.reduce(0) { $0 << 8 | UInt32($1) } }
+    }
+    private static let weekdayKeys: [UInt32] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { key3($0) }
+    private static let monthKeys: [UInt32] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                              "nov", "dec"].map { key3($0) }
 
     /// ISO 8601 and purely numeric forms: `2024-03-05`, `2024-03-05T10:30:00.5+01:00`, `2024-03-05 10:30`,
     /// `2024/03/05`, `2024.03.05`, `20240305`, `05.03.2024` (day first), `03/05/2024` (US month first
@@ -181,7 +254,7 @@ enum DateParsing {
             if tok.hasSuffix(".") { tok.removeLast() }
             if weekdayNames.contains(tok) { continue }
             if let m = monthNames[tok] { if month == nil { month = m }; continue }
-            if !sawTime, tok.contains(":") {
+            if !sawTime, tok.utf8.contains(0x3A) {
                 let parts = tok.split(separator: ":", omittingEmptySubsequences: false)
                 guard parts.count >= 2, let h = Int(parts[0]), let mi = Int(parts[1]) else { return nil }
                 hour = h; minute = mi

@@ -28,8 +28,7 @@ struct MailHeaders: Sendable {
         var lines = 0
         // A part that starts with an empty line has no headers.
         while i < range.upperBound {
-            var lineEnd = i
-            while lineEnd < range.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let lineEnd = lineEndIndex(bytes, from: i, to: range.upperBound)
             let contentEnd = lineEnd > i && bytes[lineEnd - 1] == 0x0D ? lineEnd - 1 : lineEnd
             if contentEnd == i {
                 return (i, min(lineEnd + 1, range.upperBound), lines)
@@ -38,6 +37,28 @@ struct MailHeaders: Sendable {
             i = lineEnd + 1
         }
         return (range.upperBound, range.upperBound, lines)
+    }
+
+    /// The index of the `:` ending a field name that starts at `start`: the first colon on the line, with
+    /// only printable ASCII other than space before it; nil when the line is no field.
+    @inline(__always)
+    static func fieldNameEnd(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int? {
+        var k = start
+        while k < end {
+            let b = bytes[k]
+            if b == 0x3A { return k }
+            // A space or non-ASCII byte before the first colon: whatever follows, the line is no field.
+            guard b > 0x20, b < 0x7F else { return nil }
+            k += 1
+        }
+        return nil
+    }
+
+    /// The index of the next LF in `bytes[from..<to]`, or `to`.
+    @inline(__always)
+    static func lineEndIndex(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int {
+        guard let base = bytes.baseAddress, from < to, let nl = memchr(base + from, 0x0A, to - from) else { return to }
+        return base.distance(to: UnsafeRawPointer(nl))
     }
 
     /// Parses the header lines in `bytes[range]`. Lines that are neither `Name: value` nor continuations
@@ -49,19 +70,26 @@ struct MailHeaders: Sendable {
         var inField = false
         func finishField() {
             guard inField else { return }
-            let n = String(decoding: name, as: UTF8.self).lowercased()
+            // Names are printable ASCII (checked when the line was read): lowercase the bytes.
+            for k in name.indices where name[k] >= 0x41 && name[k] <= 0x5A { name[k] |= 0x20 }
+            let n = String(decoding: name, as: UTF8.self)
+            // Trim spaces, tabs and CRs on the bytes: they are ASCII in UTF-8 and Windows-1252 alike.
+            var start = 0
+            var end = value.count
+            while start < end, value[start] == 0x20 || value[start] == 0x09 || value[start] == 0x0D { start += 1 }
+            while end > start, value[end - 1] == 0x20 || value[end - 1] == 0x09 || value[end - 1] == 0x0D { end -= 1 }
+            let trimmed = value[start..<end]
             let v: String
-            if let valid = String(validating: value, as: UTF8.self) { v = valid }
-            else { v = Charset.iconvDecode(value, from: "WINDOWS-1252") ?? String(decoding: value, as: UTF8.self) }
-            fields.append((n, String(v.trimmingSpaces)))
+            if let valid = String(validating: trimmed, as: UTF8.self) { v = valid }
+            else { v = Charset.iconvDecode(Array(trimmed), from: "WINDOWS-1252") ?? String(decoding: trimmed, as: UTF8.self) }
+            fields.append((n, v))
             name.removeAll(keepingCapacity: true)
             value.removeAll(keepingCapacity: true)
             inField = false
         }
         var i = range.lowerBound
         while i < range.upperBound {
-            var lineEnd = i
-            while lineEnd < range.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let lineEnd = Self.lineEndIndex(bytes, from: i, to: range.upperBound)
             var contentEnd = lineEnd
             if contentEnd > i, bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
             let first = bytes[i]
@@ -69,8 +97,7 @@ struct MailHeaders: Sendable {
                 if value.count < Self.maxFieldBytes {
                     value.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<contentEnd]))
                 }
-            } else if let colon = (i..<contentEnd).first(where: { bytes[$0] == 0x3A }),
-                      colon > i, (i..<colon).allSatisfy({ bytes[$0] > 0x20 && bytes[$0] < 0x7F }) {
+            } else if let colon = Self.fieldNameEnd(bytes, i, contentEnd), colon > i {
                 finishField()
                 inField = true
                 name.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<colon]))
@@ -90,7 +117,7 @@ enum EncodedWords {
     /// malformed words are left as they are. Adjacent words in one charset are decoded together so that a
     /// multi-byte character split across words survives.
     static func decode(_ value: String) -> String {
-        guard value.contains("=?") else { return value }
+        guard value.containsBytes("=?") else { return value }
         let u = Array(value.utf8)
         var out = ""
         var i = 0
@@ -158,51 +185,69 @@ enum EncodedWords {
 /// Helpers for the structured parts of header values.
 enum HeaderValues {
     /// Collapses runs of whitespace (left by unfolding) into single spaces and trims.
+    /// Works on the UTF-8 bytes (the whitespace is ASCII) and returns the string itself when it is
+    /// already collapsed, which most header values are.
     static func collapseSpaces(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        var lastSpace = true
-        for ch in s {
-            if ch == " " || ch == "\t" || ch == "\r" || ch == "\n" {
-                if !lastSpace { out.append(" ") }
-                lastSpace = true
-            } else {
-                out.append(ch)
-                lastSpace = false
+        var s = s
+        return s.withUTF8 { u -> String? in
+            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+            var clean = true
+            var lastSpace = true
+            for b in u {
+                if b == 0x20 ? lastSpace : isSpace(b) { clean = false; break }
+                lastSpace = b == 0x20
             }
-        }
-        if out.hasSuffix(" ") { out.removeLast() }
-        return out
+            if clean, !lastSpace || u.isEmpty { return nil }
+            var out = [UInt8]()
+            out.reserveCapacity(u.count)
+            lastSpace = true
+            for b in u {
+                if isSpace(b) {
+                    if !lastSpace { out.append(0x20) }
+                    lastSpace = true
+                } else {
+                    out.append(b)
+                    lastSpace = false
+                }
+            }
+            if out.last == 0x20 { out.removeLast() }
+            return String(decoding: out, as: UTF8.self)
+        } ?? s
     }
 
     /// Splits an address list on commas that are outside quotes, angle brackets and comments.
+    /// Scans UTF-8 bytes: every delimiter is ASCII, and ASCII bytes never occur inside a multi-byte
+    /// character.
     static func splitAddresses(_ s: String) -> [String] {
         var result: [String] = []
-        var current = ""
-        var inQuote = false
-        var angle = 0
-        var paren = 0
-        var escaped = false
-        for ch in s {
-            if escaped { current.append(ch); escaped = false; continue }
-            switch ch {
-            case "\\" where inQuote: escaped = true
-            case "\"": inQuote.toggle()
-            case "<" where !inQuote: angle += 1
-            case ">" where !inQuote: angle = max(0, angle - 1)
-            case "(" where !inQuote: paren += 1
-            case ")" where !inQuote: paren = max(0, paren - 1)
-            case "," where !inQuote && angle == 0 && paren == 0:
-                let t = collapseSpaces(current)
+        var s = s
+        s.withUTF8 { u in
+            var inQuote = false
+            var angle = 0
+            var paren = 0
+            var escaped = false
+            var start = 0
+            func take(_ end: Int) {
+                let t = collapseSpaces(String(decoding: UnsafeBufferPointer(rebasing: u[start..<end]), as: UTF8.self))
                 if !t.isEmpty { result.append(t) }
-                current = ""
-                continue
-            default: break
             }
-            current.append(ch)
+            for (i, b) in u.enumerated() {
+                if escaped { escaped = false; continue }
+                switch b {
+                case 0x5C where inQuote: escaped = true
+                case 0x22: inQuote.toggle()
+                case 0x3C where !inQuote: angle += 1
+                case 0x3E where !inQuote: angle = max(0, angle - 1)
+                case 0x28 where !inQuote: paren += 1
+                case 0x29 where !inQuote: paren = max(0, paren - 1)
+                case 0x2C where !inQuote && angle == 0 && paren == 0:
+                    take(i)
+                    start = i + 1
+                default: break
+                }
+            }
+            take(u.count)
         }
-        let t = collapseSpaces(current)
-        if !t.isEmpty { result.append(t) }
         return result
     }
 
@@ -241,6 +286,7 @@ enum HeaderValues {
     /// first `;` and its parameters, with RFC 2231 continuations (`name*0*=`) and charsets
     /// (`filename*=UTF-8''…`) and RFC 2047 words in quoted names (a common violation) decoded.
     static func parameterized(_ s: String) -> (value: String, params: [String: String]) {
+        if s.isEmpty { return ("", [:]) }
         let parts = splitSemicolons(s)
         let value = (parts.first ?? "").trimmingSpaces.lowercased()
         var simple: [String: String] = [:]
@@ -249,12 +295,12 @@ enum HeaderValues {
             guard let eq = part.firstIndex(of: "=") else { continue }
             var key = part[..<eq].trimmingSpaces.lowercased()
             var raw = String(part[part.index(after: eq)...].trimmingSpaces)
-            if raw.hasPrefix("\""), raw.count >= 2 {
+            if raw.utf8.first == 0x22, raw.count >= 2 {
                 raw = String(raw.dropFirst())
-                if raw.hasSuffix("\"") { raw.removeLast() }
-                if raw.contains("\\") { raw = unescapeQuoted(raw) }
+                if raw.utf8.last == 0x22 { raw.removeLast() }
+                if raw.utf8.contains(0x5C) { raw = unescapeQuoted(raw) }
             }
-            if key.contains("*") {
+            if key.utf8.contains(0x2A) {
                 let encoded = key.hasSuffix("*")
                 if encoded { key.removeLast() }
                 var index = 0
@@ -285,7 +331,7 @@ enum HeaderValues {
             }
             simple[key] = TextDecoding.decode(bytes, charset: charset)
         }
-        for (k, v) in simple where v.contains("=?") { simple[k] = EncodedWords.decode(v) }
+        for (k, v) in simple where v.containsBytes("=?") { simple[k] = EncodedWords.decode(v) }
         return (value, simple)
     }
 
@@ -301,17 +347,19 @@ enum HeaderValues {
         return out
     }
 
+    /// Splits on `;` outside quoted strings, scanning UTF-8 (the delimiters are ASCII).
     private static func splitSemicolons(_ s: String) -> [Substring] {
         var parts: [Substring] = []
-        var start = s.startIndex
+        let u = s.utf8
+        var start = u.startIndex
         var inQuote = false
-        var i = s.startIndex
-        while i < s.endIndex {
-            let c = s[i]
-            if c == "\"" { inQuote.toggle() }
-            else if c == "\\", inQuote, s.index(after: i) < s.endIndex { i = s.index(after: i) }
-            else if c == ";", !inQuote { parts.append(s[start..<i]); start = s.index(after: i) }
-            i = s.index(after: i)
+        var i = u.startIndex
+        while i < u.endIndex {
+            let c = u[i]
+            if c == 0x22 { inQuote.toggle() }
+            else if c == 0x5C, inQuote, u.index(after: i) < u.endIndex { i = u.index(after: i) }
+            else if c == 0x3B, !inQuote { parts.append(s[start..<i]); start = u.index(after: i) }
+            i = u.index(after: i)
         }
         parts.append(s[start...])
         return parts

@@ -71,9 +71,11 @@ public enum MailParser {
     }
 
     private static func countNewlines(_ buffer: [UInt8], upTo end: Int) -> Int {
-        var n = 0
-        for i in 0..<min(end, buffer.count) where buffer[i] == 0x0A { n += 1 }
-        return n
+        buffer.withUnsafeBufferPointer { b in
+            var n = 0
+            for byte in UnsafeBufferPointer(rebasing: b[0..<max(0, min(end, b.count))]) where byte == 0x0A { n += 1 }
+            return n
+        }
     }
 
     /// The address in `From addr date`, or nil.
@@ -153,7 +155,7 @@ struct MIMEWalker {
             }
             let contentType = HeaderValues.parameterized(part.headers.first("content-type") ?? part.defaultType)
             var type = contentType.value
-            if !type.contains("/") { type = part.defaultType }
+            if !type.utf8.contains(0x2F) { type = part.defaultType }
             let disposition = HeaderValues.parameterized(part.headers.first("content-disposition") ?? "")
             let fileName = (disposition.params["filename"] ?? contentType.params["name"])
                 .map { HeaderValues.collapseSpaces($0) }.flatMap { $0.isEmpty ? nil : $0 }

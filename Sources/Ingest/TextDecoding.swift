@@ -109,7 +109,11 @@ enum Charset {
     /// The iconv name for a MIME charset label, or nil for UTF-8/ASCII (and for no label at all).
     static func canonicalName(_ label: String?) -> String? {
         guard let label else { return nil }
-        var l = label.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        var l = String(TextScan.trimASCIIWhitespace(label))
+        if let first = l.utf8.first, let last = l.utf8.last, first >= 0x80 || last >= 0x80 {
+            l = l.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        l = l.lowercased()
         if l.hasPrefix("\""), l.hasSuffix("\""), l.count >= 2 { l = String(l.dropFirst().dropLast()) }
         if l.isEmpty { return nil }
         switch l {

@@ -27,9 +27,58 @@ extension StringProtocol {
     }
 
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
+
+    /// Whether the UTF-8 of `needle` occurs in the UTF-8 of this string. Byte-wise, so unlike Foundation's
+    /// `contains(_:)` it never bridges to NSString; for ASCII needles it is the same test.
+    func containsBytes(_ needle: String) -> Bool {
+        var needle = needle
+        return needle.withUTF8 { n in
+            if let fast = utf8.withContiguousStorageIfAvailable({ TextScan.find(n, in: $0) }) {
+                return fast
+            }
+            let copy = Array(utf8)
+            return copy.withUnsafeBufferPointer { TextScan.find(n, in: $0) }
+        }
+    }
 }
 
 enum TextScan {
+    /// Whether `needle` occurs in `haystack` (an empty needle always does).
+    static func find(_ needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard needle.count > 0 else { return true }
+        return firstIndex(of: needle, in: haystack, from: 0) != nil
+    }
+
+    /// Where `needle` first occurs in `haystack` at or after `from`: memchr for its first byte, then a
+    /// comparison of the rest.
+    static func firstIndex(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>,
+                           from: Int) -> Int? {
+        guard let n = needle.baseAddress, needle.count > 0 else { return from }
+        guard let h = haystack.baseAddress else { return nil }
+        let last = haystack.count - needle.count
+        var i = from
+        while i <= last {
+            guard let hit = memchr(h + i, Int32(n.pointee), last - i + 1) else { return nil }
+            let at = h.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if memcmp(h + at, n, needle.count) == 0 { return at }
+            i = at + 1
+        }
+        return nil
+    }
+
+    /// Without leading and trailing ASCII whitespace (space, tab, CR, LF, VT, FF), read on UTF-8 bytes;
+    /// the same result as `trimmingCharacters(in: .whitespacesAndNewlines)` for text whose edges are ASCII,
+    /// which is all the header values this is used on. Non-ASCII edges (NBSP, U+2028…) are kept.
+    static func trimASCIIWhitespace(_ s: String) -> Substring {
+        let u = s.utf8
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        var start = u.startIndex
+        var end = u.endIndex
+        while start < end, isSpace(u[start]) { start = u.index(after: start) }
+        while end > start, isSpace(u[u.index(before: end)]) { end = u.index(before: end) }
+        return s[start..<end]
+    }
+
     @inline(__always) static func fold(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
     /// Lines of `text` split at LF, each without a trailing CR.

@@ -34,18 +34,16 @@ enum UUEncodedBlocks {
         return (String(decoding: out, as: UTF8.self), names)
     }
 
+    /// Whether some line starts with `begin ` (memmem over the bytes, then a look at the byte before).
     private static func mayContainBlock(_ text: String) -> Bool {
         var s = text
         return s.withUTF8 { u in
-            let needle: [UInt8] = Array("begin ".utf8)
-            var i = 0
-            while i + needle.count <= u.count {
-                if u[i] == 0x62, i == 0 || u[i - 1] == 0x0A {
-                    var k = 1
-                    while k < needle.count, u[i + k] == needle[k] { k += 1 }
-                    if k == needle.count { return true }
-                }
-                i += 1
+            let needle: StaticString = "begin "
+            let n = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+            var from = 0
+            while let at = TextScan.firstIndex(of: n, in: u, from: from) {
+                if at == 0 || u[at - 1] == 0x0A { return true }
+                from = at + 1
             }
             return false
         }
