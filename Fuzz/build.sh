@@ -69,6 +69,10 @@ build_ckernels() {
     done
     rm -f "$lib"
     ar rcs "$lib" "$objs"/*.o
+    # SwiftPM makes the module map of a C target; here we write it.
+    mkdir -p "$out/ckernels-module"
+    printf 'module CKernels {\n    umbrella header "%s"\n    export *\n}\n' \
+        "$root/Sources/CKernels/include/CKernels.h" > "$out/ckernels-module/module.modulemap"
 }
 
 build_inference() {
@@ -80,7 +84,7 @@ build_inference() {
     [ "$(uname -m)" = x86_64 ] && extra=(-Xcc -msha -Xcc -msse4.1)
     "$swiftc" "${swiftflags[@]}" "${sanitize[@]}" "${extra[@]}" -module-name Inference -emit-module \
         -emit-module-path "$out/Inference.swiftmodule" -emit-library -static -o "$lib" \
-        -I "$root/Sources/CKernels/include" "$root"/Sources/Inference/*.swift "$root"/Sources/Inference/*/*.swift
+        -I "$out/ckernels-module" "$root"/Sources/Inference/*.swift "$root"/Sources/Inference/*/*.swift
 }
 
 # Which module a target fuzzes.
@@ -99,7 +103,7 @@ build_target() {
     local libs=()
     case "$module" in
         Ingest) build_ingest; libs=(-L "$out" -lIngest -lYams -I "$yams/CYaml/include") ;;
-        Inference) build_inference; libs=(-L "$out" -lInference -lCKernels -I "$root/Sources/CKernels/include") ;;
+        Inference) build_inference; libs=(-L "$out" -lInference -lCKernels -I "$out/ckernels-module") ;;
     esac
     stale "$exe" "$main" "$out/lib$module.a" || return 0
     echo "linking $name"

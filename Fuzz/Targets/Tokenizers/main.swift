@@ -69,16 +69,44 @@ private let scratchJSON: String = {
     return "\(folder)/assist-fuzz-tokenizer-\(getpid()).json"
 }()
 
+/// GPT-2's byte-level alphabet: the character that spells each byte inside a vocabulary entry.
+private let byteLevelScalars: [Unicode.Scalar] = {
+    var scalars = [Unicode.Scalar](repeating: " ", count: 256)
+    var next: UInt32 = 256
+    for byte in 0..<256 {
+        let printable = (33...126).contains(byte) || (161...172).contains(byte) || (174...255).contains(byte)
+        if printable {
+            scalars[byte] = Unicode.Scalar(UInt32(byte))!
+        } else {
+            scalars[byte] = Unicode.Scalar(next)!
+            next += 1
+        }
+    }
+    return scalars
+}()
+
+/// Bytes a byte-level vocabulary can spell on their own. A text with another byte cannot round-trip: no
+/// token stands for that byte (SmolLM2, for one, has no token for some control characters).
+private func spellableBytes(_ tokenizer: any TextTokenizer) -> Set<UInt8> {
+    guard let bpe = tokenizer as? BPETokenizer else { return [] }
+    let texts = Set(bpe.vocabulary.tokens)
+    return Set((0..<256).filter { texts.contains(String(byteLevelScalars[$0])) }.map { UInt8($0) })
+}
+private let smolLM2Bytes = spellableBytes(smolLM2)
+private let qwenBytes = spellableBytes(qwen)
+
 private func checkIDs(_ ids: [Int32], _ size: Int, _ name: String) {
     for id in ids where id < 0 || Int(id) >= size { fatalError("\(name) produced id \(id) outside 0..<\(size)") }
 }
 
 /// Encodes and decodes with a GGUF tokenizer; byte-level BPE must give back exactly the text it was given.
-private func exercise(_ tokenizer: any TextTokenizer, _ text: String, parseSpecial: Bool, roundTrips: Bool, _ name: String) {
+private func exercise(
+    _ tokenizer: any TextTokenizer, _ text: String, parseSpecial: Bool, spellable: Set<UInt8>?, _ name: String
+) {
     let ids = tokenizer.encode(text, parseSpecial: parseSpecial)
     checkIDs(ids, tokenizer.vocabularySize, name)
     let decoded = tokenizer.decode(ids)
-    if roundTrips && !parseSpecial && decoded != text {
+    if let spellable, !parseSpecial, text.utf8.allSatisfy(spellable.contains), decoded != text {
         fatalError("\(name) does not round-trip: \(Array(text.utf8)) → \(ids) → \(Array(decoded.utf8))")
     }
     var bytes: [UInt8] = []
@@ -86,17 +114,24 @@ private func exercise(_ tokenizer: any TextTokenizer, _ text: String, parseSpeci
     _ = bytes
 }
 
+nonisolated(unsafe) private var reported = false
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTokenizers(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
+    if !reported {
+        reported = true
+        let missing = (0..<256).filter { !smolLM2Bytes.contains(UInt8($0)) }
+        FileHandle.standardError.write(Data("SmolLM2 has no token for bytes \(missing); Qwen2.5 lacks \(256 - qwenBytes.count)\n".utf8))
+    }
     let mode = data[0]
     let payload = UnsafeBufferPointer(start: data + 1, count: count - 1)
     let text = String(decoding: payload, as: UTF8.self)
     let parseSpecial = mode & 0x80 != 0
     switch (mode & 0x7F) % 7 {
-    case 0: exercise(smolLM2, text, parseSpecial: parseSpecial, roundTrips: true, "SmolLM2")
-    case 1: exercise(qwen, text, parseSpecial: parseSpecial, roundTrips: true, "Qwen2.5")
-    case 2: exercise(sentencePiece, text, parseSpecial: parseSpecial, roundTrips: false, "SentencePiece")
+    case 0: exercise(smolLM2, text, parseSpecial: parseSpecial, spellable: smolLM2Bytes, "SmolLM2")
+    case 1: exercise(qwen, text, parseSpecial: parseSpecial, spellable: qwenBytes, "Qwen2.5")
+    case 2: exercise(sentencePiece, text, parseSpecial: parseSpecial, spellable: nil, "SentencePiece")
     case 3:
         let ids = wordPieceJSON.encode(text, addSpecialTokens: parseSpecial, maxLength: Int(mode & 0x3F))
         checkIDs(ids, Int(Int32.max), "WordPiece")

@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+
+@testable import Inference
+
+/// Inputs the fuzzers (`Fuzz/`) found to break the readers and tokenizers, kept so they stay fixed.
+@Suite("Fuzz regressions: model files and tokenizers")
+struct InferenceFuzzRegressionTests {
+    /// Fuzz/Tokenizers found that a byte SmolLM2 has no token for (U+0004 among others) was encoded as the
+    /// vocabulary's "unknown" token, which in SmolLM2 is `<|endoftext|>`: plain text in a mail became a
+    /// control token that ends the prompt. Such bytes are now dropped, as llama.cpp does.
+    @Test("a byte without a token never becomes a control token")
+    func unspellableByteIsNotAControlToken() throws {
+        let tokenizer = try makeTokenizer(
+            from: GGUFFile(path: TestModels.path("smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")))
+        let bpe = try #require(tokenizer as? BPETokenizer)
+        let text = "F\u{0}\u{0}\u{1}\u{4}ocus \u{6}x\u{13}\u{14}\u{16}\u{1D}"
+        let ids = tokenizer.encode(text, parseSpecial: false)
+        let controls = ids.filter { bpe.vocabulary.kinds[Int($0)] == .control }
+        #expect(controls.isEmpty, "plain text produced control tokens \(controls)")
+        #expect(tokenizer.decode(ids) == "F\u{0}\u{0}\u{1}ocus x")
+    }
+}
