@@ -3,7 +3,8 @@
 // vocabulary — plus decoding of arbitrary ids and parsing of a fuzzed tokenizer.json.
 //
 // The first input byte picks the mode, the rest is the payload. Checked properties, besides "never traps":
-// every id is inside the vocabulary, and byte-level BPE without special-token parsing round-trips its text.
+// every id is inside the vocabulary, plain text never yields a control token, and byte-level BPE without
+// special-token parsing round-trips its text.
 // Models come from $ASSIST_MODELS (default /work/models, the layout `assist models pull` writes).
 import Foundation
 import Inference
@@ -105,6 +106,11 @@ private func exercise(
 ) {
     let ids = tokenizer.encode(text, parseSpecial: parseSpecial)
     checkIDs(ids, tokenizer.vocabularySize, name)
+    // Typed text is data: without special-token parsing it must never yield a control token.
+    let kinds = (tokenizer as? BPETokenizer)?.vocabulary.kinds ?? (tokenizer as? SentencePieceTokenizer)?.vocabulary.kinds
+    if let kinds, !parseSpecial, let control = ids.first(where: { kinds[Int($0)] == .control }) {
+        fatalError("\(name) turned plain text \(Array(text.utf8)) into control token \(control)")
+    }
     let decoded = tokenizer.decode(ids)
     if let spellable, !parseSpecial, text.utf8.allSatisfy(spellable.contains), decoded != text {
         fatalError("\(name) does not round-trip: \(Array(text.utf8)) → \(ids) → \(Array(decoded.utf8))")
