@@ -20,4 +20,18 @@ struct InferenceFuzzRegressionTests {
         #expect(controls.isEmpty, "plain text produced control tokens \(controls)")
         #expect(tokenizer.decode(ids) == "F\u{0}\u{0}\u{1}ocus x")
     }
+
+    /// Fuzz/Tokenizers then found that such bytes, once dropped, came back as id -1 when the same word was
+    /// encoded again: the word cache kept the -1 and its hits were appended unfiltered.
+    @Test("a cached word with unspellable bytes yields only valid ids")
+    func cachedWordKeepsNoInvalidID() throws {
+        let tokenizer = try makeTokenizer(
+            from: GGUFFile(path: TestModels.path("smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")))
+        let text = "def\u{13}f(x):" + String(repeating: "\u{4}", count: 32) + "\n    return x *t\n"
+        let first = tokenizer.encode(text, parseSpecial: false)
+        let second = tokenizer.encode(text, parseSpecial: false)
+        #expect(first.allSatisfy { $0 >= 0 && Int($0) < tokenizer.vocabularySize })
+        #expect(second == first, "the cached encoding differs: \(second) vs \(first)")
+        #expect(tokenizer.decode(second) == "deff(x):\n    return x *t\n")
+    }
 }
