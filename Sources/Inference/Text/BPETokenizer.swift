@@ -136,7 +136,8 @@ public final class BPETokenizer: TextTokenizer {
         if !wholeWords.isEmpty, let whole = wholeWords[cacheable ? key : Array(word)] {
             ids = [whole]
         } else {
-            ids = merge(word)
+            // Bytes the vocabulary cannot spell come out as -1; drop them before the cache keeps them.
+            ids = merge(word).filter { $0 >= 0 }
         }
         if cacheable {
             cache.withLock { cache in
@@ -144,7 +145,7 @@ public final class BPETokenizer: TextTokenizer {
                 cache.entries[key] = ids
             }
         }
-        for id in ids { appendValid(id, to: &out) }
+        out.append(contentsOf: ids)
     }
 
     private func appendValid(_ id: Int32, to out: inout [Int32]) {

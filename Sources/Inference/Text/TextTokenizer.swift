@@ -83,6 +83,7 @@ public struct TokenizerVocabulary: Sendable {
     public var kinds: [TokenKind]
     public var bosID: Int32?
     public var eosID: Int32?
+    /// The token for text the vocabulary cannot spell; never a control token (such an id is dropped).
     public var unknownID: Int32?
     public var addsBOS: Bool
     public var endOfGenerationIDs: Set<Int32>
@@ -105,7 +106,11 @@ public struct TokenizerVocabulary: Sendable {
         }
         self.bosID = valid(bosID)
         self.eosID = valid(eosID)
-        self.unknownID = valid(unknownID)
+        // Text that falls back to the unknown token must never become a control token: SmolLM2 names
+        // `<|endoftext|>` as its unknown token, so a stray control byte in a mail would end the prompt.
+        self.unknownID = valid(unknownID).flatMap { id in
+            kinds.indices.contains(Int(id)) && kinds[Int(id)] == .control ? nil : id
+        }
         self.addsBOS = addsBOS && self.bosID != nil
         var eog = Set(extraEndOfGenerationIDs.compactMap(valid))
         if let eos = self.eosID { eog.insert(eos) }
