@@ -141,7 +141,12 @@ public struct Asker: Sendable {
 
         phases.lap(firstToken == nil ? "prefill" : "decode")
         timings.phases = phases.phases
-        let reply = Self.cleanReply(text)
+        var reply = Self.cleanReply(text)
+        if let answer = detector.answerAfterSentinel(
+            reply, question: question, context: prepared.items.map { $0.hit.title + "\n" + $0.text })
+        {
+            reply = answer
+        }
         if detector.isNotFound(reply) || !Self.hasWords(reply) {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(
@@ -152,6 +157,8 @@ public struct Asker: Sendable {
         }
         let resolution = resolver.resolve(answer: reply, items: prepared.items, question: question)
         let citations = resolution.citations.filter { CitationResolver.verify($0, items: prepared.items) }
+        // A reply held back as a possible sentinel turned out to be an answer: show it now.
+        if !streamed { continuation.yield(.token(resolution.answer)) }
         continuation.yield(.finished(AskResult(
             question: question, answer: resolution.answer, citations: citations, found: true,
             model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken, sources: prepared.items,
