@@ -119,8 +119,9 @@ import Testing
     }
 
     @Test func datedHeadingsDateTheirSection() throws {
-        #expect(SectionDate.from(heading: "Decision log > 2026-06-11 — SQLite on device") == day("2026-06-11"))
-        #expect(SectionDate.from(heading: "2026-03-10 > Follow-up") == day("2026-03-10"))
+        #expect(SectionDate.from(heading: "Decision log > 2026-06-11 — SQLite on device").map(DateLabel.day) == "2026-06-11")
+        #expect(SectionDate.from(heading: "2026-03-10 > Follow-up").map(DateLabel.day) == "2026-03-10")
+        #expect(SectionDate.from(heading: "Log > March 4, 2026 — Postgres").map(DateLabel.day) == "2026-03-04")
         #expect(SectionDate.from(heading: "Books > 2026 books") == nil)
         #expect(SectionDate.from(heading: "Budget 2026-13-45") == nil)
         #expect(SectionDate.from(heading: nil) == nil)
