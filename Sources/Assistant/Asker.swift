@@ -85,19 +85,27 @@ public struct Asker: Sendable {
             return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
         }
 
+        var phases = PhaseClock()
+        var timings = AskTimings()
         let hits = try retriever.search(options.filters.query(text: retrievalText, limit: options.limit))
+        phases.lap("retrieval")
         continuation.yield(.retrieved(hits))
         // Judged against the retrieval text, so a follow-up inherits the topic of the question before it.
         let similarities = try scorer?.similarities(question: retrievalText, hits: hits)
         let relevant = options.relevance.relevant(hits, question: retrievalText, similarities: similarities)
+        phases.lap("relevance")
         let prepared = try prepare(question: question, hits: relevant, history: history)
+        phases.lap("prompt")
+        timings.promptTokens = prepared.tokens
 
         guard !prepared.items.isEmpty else {
             let closest = hits.prefix(3).enumerated().map { ContextItem(n: $0.offset + 1, hit: $0.element) }
+            timings.phases = phases.phases
             continuation.yield(.token(AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(
                 question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
-                model: generator.modelID, seconds: elapsed(), firstTokenSeconds: nil, sources: closest)))
+                model: generator.modelID, seconds: elapsed(), firstTokenSeconds: nil, sources: closest,
+                timings: timings)))
             return
         }
 
@@ -111,7 +119,16 @@ public struct Asker: Sendable {
         var firstToken: Double?
         for try await piece in generator.generate(prepared.messages, options: sampling) {
             try Task.checkCancellation()
-            if firstToken == nil { firstToken = elapsed() }
+            if firstToken == nil {
+                firstToken = elapsed()
+                phases.lap("prefill")
+            }
+            if let report = piece.prefill {
+                timings.promptTokens = report.promptTokens
+                timings.reusedPromptTokens = report.reusedTokens
+                timings.restoredPromptTokens = report.restoredTokens
+            }
+            timings.answerPieces += 1
             text += piece.text
             if streamed {
                 continuation.yield(.token(piece.text))
@@ -122,20 +139,30 @@ public struct Asker: Sendable {
             }
         }
 
-        let reply = Self.cleanReply(text)
+        phases.lap(firstToken == nil ? "prefill" : "decode")
+        timings.phases = phases.phases
+        var reply = Self.cleanReply(text)
+        if let answer = detector.answerAfterSentinel(
+            reply, question: question, context: prepared.items.map { $0.hit.title + "\n" + $0.text })
+        {
+            reply = answer
+        }
         if detector.isNotFound(reply) || !Self.hasWords(reply) {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(
                 question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
                 model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken,
-                sources: prepared.items)))
+                sources: prepared.items, timings: timings)))
             return
         }
         let resolution = resolver.resolve(answer: reply, items: prepared.items, question: question)
         let citations = resolution.citations.filter { CitationResolver.verify($0, items: prepared.items) }
+        // A reply held back as a possible sentinel turned out to be an answer: show it now.
+        if !streamed { continuation.yield(.token(resolution.answer)) }
         continuation.yield(.finished(AskResult(
             question: question, answer: resolution.answer, citations: citations, found: true,
-            model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken, sources: prepared.items)))
+            model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken, sources: prepared.items,
+            timings: timings)))
     }
 
     /// Builds the prompt for `question` over `hits` (best first), packing as many as fit the budget.
@@ -162,7 +189,11 @@ public struct Asker: Sendable {
         // Keep the preferred size, but never so small that a long question or history leaves no room for sources.
         let budget = min(window, max(options.maxPromptTokens, fixed + 256))
         let packer = ContextPacker(promptBudget: budget, maxItems: options.maxContextItems)
-        let items = try packer.pack(hits, fixedTokens: fixed) { try generator.countTokens($0) }
+        let trimmer = ContextTrimmer(maxTokens: options.chunkTokens)
+        let count: (String) throws -> Int = { try generator.countTokens($0) }
+        let items = try packer.pack(hits, fixedTokens: fixed, count: count) { hit in
+            options.chunkTokens > 0 ? try trimmer.trim(hit.text, question: question, count: count) : hit.text
+        }
         values["context"] = ContextPacker.render(items)
         values["timeline"] = ContextPacker.timeline(items)
         let user = userTemplate.render(values)

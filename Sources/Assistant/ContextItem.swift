@@ -17,19 +17,23 @@ public struct ContextItem: Sendable, Equatable {
         self.text = text ?? hit.text
     }
 
+    /// The date the chunk speaks for: its section's dated heading in a dated log, else the document's date.
+    public var date: Date? {
+        SectionDate.from(heading: hit.heading) ?? hit.date
+    }
+
     /// The fenced block for the prompt: a header line with id, date first (so the model sees which source is
     /// newest), kind and origin; the neutralized text with instruction-like sentences withheld; a closing line.
     /// Document text cannot forge either fence line (see `ContextFence`).
     public var fencedBlock: String {
-        var header = "\(ContextFence.marker)SOURCE [\(n)] | \(DateLabel.day(hit.date)) | "
+        var header = "\(ContextFence.marker)SOURCE [\(n)] | \(DateLabel.day(date)) | "
         switch hit.kind {
         case .note:
-            // The folder and file name identify a note for the model; the full path only costs tokens.
-            let shortPath = hit.path.split(separator: "/").suffix(2).joined(separator: "/")
-            header += "note \"\(ContextFence.headerField(hit.title))\" (\(ContextFence.headerField(shortPath)))"
-            if let heading = hit.heading.map(ContextFence.headerField), !heading.isEmpty {
-                header += " > \(heading)"
-            }
+            // Title and the chunk's own section name the topic; the path and the outer headings (which
+            // mostly repeat the title) would only add prompt tokens, and every token costs prefill time.
+            header += "note \"\(ContextFence.headerField(hit.title))\""
+            let section = hit.heading?.components(separatedBy: " > ").last.map(ContextFence.headerField) ?? ""
+            if !section.isEmpty, section != ContextFence.headerField(hit.title) { header += " > \(section)" }
         case .mail:
             header += "email \"\(ContextFence.headerField(hit.title))\""
             if let from = hit.from.map(ContextFence.headerField), !from.isEmpty { header += " from \(from)" }

@@ -25,8 +25,12 @@ public struct ContextPacker: Sendable {
     }
 
     /// Packs `hits`. `fixedTokens` is what the prompt costs with an empty context (instructions, question,
-    /// history); `count` measures a piece of context text in the answer model's tokens.
-    public func pack(_ hits: [SearchHit], fixedTokens: Int, count: (String) throws -> Int) rethrows -> [ContextItem] {
+    /// history); `count` measures a piece of context text in the answer model's tokens; `shorten` gives the
+    /// text to show for a hit (e.g. `ContextTrimmer`), the whole chunk by default.
+    public func pack(
+        _ hits: [SearchHit], fixedTokens: Int, count: (String) throws -> Int,
+        shorten: (SearchHit) throws -> String = { $0.text }
+    ) rethrows -> [ContextItem] {
         var items: [ContextItem] = []
         var used = fixedTokens
         var seenChunks = Set<Int64>()
@@ -37,7 +41,7 @@ public struct ContextPacker: Sendable {
             guard !normalized.isEmpty, !seenChunks.contains(hit.chunkID), !seenTexts.contains(normalized) else {
                 continue
             }
-            var item = ContextItem(n: items.count + 1, hit: hit)
+            var item = ContextItem(n: items.count + 1, hit: hit, text: try shorten(hit))
             var cost = try count(item.fencedBlock) + separatorCost
             if used + cost > promptBudget {
                 guard items.isEmpty else { continue }
@@ -86,14 +90,14 @@ public struct ContextPacker: Sendable {
     /// can see which source is the latest word without comparing dates itself.
     public static func timeline(_ items: [ContextItem]) -> String {
         let ordered = items.sorted { a, b in
-            switch (a.hit.date, b.hit.date) {
+            switch (a.date, b.date) {
             case let (x?, y?) where x != y: return x > y
             case (_?, nil): return true
             case (nil, _?): return false
             default: return a.n < b.n
             }
         }
-        return ordered.map { "[\($0.n)] \(DateLabel.day($0.hit.date))" }.joined(separator: ", ")
+        return ordered.map { "[\($0.n)] \(DateLabel.day($0.date))" }.joined(separator: ", ")
     }
 
     /// The context section of the prompt: all blocks, separated by blank lines.

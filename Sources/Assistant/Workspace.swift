@@ -69,7 +69,14 @@ extension Workspace {
         if let remote = try await config.connectRemoteGenerator(choice) { return remote }
         let resolved = try models.resolve(choice.model)
         return try BuiltinGenerator(
-            path: resolved.path, modelID: resolved.name, contextLength: contextLength ?? 4096, threads: config.threads)
+            path: resolved.path, modelID: resolved.name, contextLength: contextLength ?? 4096, threads: config.threads,
+            prefixCache: PromptPrefixCache(directory: URL(fileURLWithPath: promptCacheDirectory)))
+    }
+
+    /// Saved KV caches of system prompts (`<home>/cache/prompt-prefixes`): a process that answers one
+    /// question restores its instructions from here instead of running them through the model again.
+    public var promptCacheDirectory: String {
+        (config.home as NSString).appendingPathComponent("cache/prompt-prefixes")
     }
 
     /// An `Asker` over `store` with the configured prompts and the embedder (when there is one) as the

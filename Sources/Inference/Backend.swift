@@ -46,9 +46,12 @@ public struct SamplingOptions: Sendable, Equatable {
 public struct GeneratedPiece: Sendable, Equatable {
     public var text: String
     public var tokenID: Int32?
-    public init(text: String, tokenID: Int32? = nil) {
+    /// On the first piece of the built-in engine: how the prompt was processed (nil elsewhere).
+    public var prefill: PrefillReport?
+    public init(text: String, tokenID: Int32? = nil, prefill: PrefillReport? = nil) {
         self.text = text
         self.tokenID = tokenID
+        self.prefill = prefill
     }
 }
 

@@ -22,17 +22,24 @@ struct AskCommand: AsyncParsableCommand {
 
     @Argument(help: "Your question.") var question: String
     @Option(help: "Chat model (default: chat_model from the config).") var model: String?
+    @Flag(help: "Print where the time went (loading, retrieval, prefill, decode) on stderr; --json always has it.")
+    var timings = false
     @OptionGroup var filters: FilterOptions
     @OptionGroup var options: IndexOptions
 
     func run() async throws {
+        var startup = PhaseClock.sinceProcessStart().map { [$0] } ?? []
+        var clock = PhaseClock()
         let workspace = try options.workspace()
         let embedder = try await workspace.makeEmbedder()
+        clock.lap("embedder_load")
         let store = try workspace.openStore(embedder: embedder, create: false)
+        clock.lap("index_open")
         let generator = try await workspace.makeGenerator(override: model)
+        clock.lap("model_load")
+        startup += clock.phases
         let asker = workspace.makeAsker(store: store, generator: generator, options: try askOptions(workspace))
-        let result = try await AskPresenter(json: options.json).present(asker.ask(question))
-        if !result.found && options.json == false { return }
+        try await AskPresenter(json: options.json, showTimings: timings, startup: startup).present(asker.ask(question))
     }
 
     func askOptions(_ workspace: Workspace) throws -> AskOptions {
@@ -48,6 +55,10 @@ struct AskCommand: AsyncParsableCommand {
 /// Streams an answer to the terminal (or collects it for `--json`) and prints its sources.
 struct AskPresenter {
     var json: Bool
+    /// Print the timing table on stderr.
+    var showTimings = false
+    /// Phases before the question was asked (process start, model loads), put in front of the answer's own.
+    var startup: [AskTimings.Phase] = []
     let terminal = Terminal()
 
     @discardableResult
@@ -62,12 +73,14 @@ struct AskPresenter {
                     terminal.out(text, terminator: "")
                     streamed = true
                 }
-            case .finished(let result):
+            case .finished(var result):
+                result.timings?.phases.insert(contentsOf: startup, at: 0)
                 if json {
                     try JSONOutput.print(result)
                 } else {
                     if streamed { terminal.out("") }
                     printSources(result)
+                    if showTimings, let timings = result.timings { terminal.err(terminal.styled(timings.table, .dim, stderr: true)) }
                 }
                 return result
             }

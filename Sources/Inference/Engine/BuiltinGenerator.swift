@@ -47,6 +47,10 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
     public let template: ChatTemplate
     public let modelID: String
     public let contextLength: Int
+    /// Where the KV cache of each system prompt is saved for later processes; nil keeps nothing on disk.
+    public let prefixCache: PromptPrefixCache?
+    /// Identifies the model file's contents in `prefixCache` keys (size, header and sampled weights).
+    public let fingerprint: String
     private let state: Mutex<SessionState>
 
     /// The session and the tokens its cache holds; only one generation uses it at a time.
@@ -59,22 +63,29 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
     /// - Parameters:
     ///   - contextLength: KV cache positions; defaults to the model's context capped at 4096.
     ///   - threads: compute threads; defaults to the active cores.
-    public convenience init(path: String, modelID: String? = nil, contextLength: Int? = nil, threads: Int? = nil) throws {
+    ///   - prefixCache: where to save and find the KV cache of system prompts across processes.
+    public convenience init(
+        path: String, modelID: String? = nil, contextLength: Int? = nil, threads: Int? = nil,
+        prefixCache: PromptPrefixCache? = nil
+    ) throws {
         let file = try GGUFFile(path: path)
         try self.init(
             model: LanguageModel(file: file), tokenizer: makeTokenizer(from: file), template: ChatTemplate(gguf: file),
             modelID: modelID ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
-            contextLength: contextLength, threads: threads)
+            contextLength: contextLength, threads: threads, prefixCache: prefixCache)
     }
 
     public init(
         model: LanguageModel, tokenizer: any TextTokenizer, template: ChatTemplate, modelID: String,
-        contextLength: Int? = nil, threads: Int? = nil
+        contextLength: Int? = nil, threads: Int? = nil, prefixCache: PromptPrefixCache? = nil
     ) throws {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template
         self.modelID = modelID
+        self.prefixCache = prefixCache
+        // The GGUF header (metadata, tokenizer, tensor table) sits in the first megabyte or so.
+        fingerprint = prefixCache == nil ? "" : contentFingerprint(model.file.mapping.bytes, headerLength: 1 << 20)
         let session = InferenceSession(model: model, contextLength: contextLength, threads: threads)
         self.contextLength = session.contextLength
         state = Mutex(SessionState(session: session))
@@ -86,7 +97,21 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
 
     public func generate(_ messages: [ChatMessage], options: SamplingOptions) -> AsyncThrowingStream<GeneratedPiece, Error> {
         let prompt = template.promptTokens(messages, tokenizer: tokenizer)
-        return stream(promptTokens: prompt, options: options, stops: options.stop + template.stopStrings)
+        return stream(
+            promptTokens: prompt, savedPrefix: savedPrefixLength(messages, prompt: prompt), options: options,
+            stops: options.stop + template.stopStrings)
+    }
+
+    /// How many leading tokens of `prompt` belong to its system turn, the part worth keeping in
+    /// `prefixCache`; 0 without a cache or a system message.
+    func savedPrefixLength(_ messages: [ChatMessage], prompt: [Int32]) -> Int {
+        guard prefixCache != nil, let first = messages.first, first.role == .system, messages.count > 1 else { return 0 }
+        var system = template.renderTokens([first], tokenizer: tokenizer, addGenerationPrompt: false)
+        if tokenizer.addsBOS, let bos = tokenizer.bosID, system.first != bos { system.insert(bos, at: 0) }
+        var shared = 0
+        while shared < min(system.count, prompt.count - 1), system[shared] == prompt[shared] { shared += 1 }
+        // A prefix of a few tokens is not worth a file.
+        return shared >= 16 ? shared : 0
     }
 
     /// One generation, synchronously on the caller's thread: `raw` feeds `prompt` as is (special-token text
@@ -105,7 +130,8 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
             tokens = template.promptTokens([ChatMessage(role: .user, content: prompt)], tokenizer: tokenizer)
             stops = options.stop + template.stopStrings
         }
-        return try run(promptTokens: tokens, options: options, stops: stops, isCancelled: { false }, onPiece: onPiece)
+        return try run(
+            promptTokens: tokens, savedPrefix: 0, options: options, stops: stops, isCancelled: { false }, onPiece: onPiece)
     }
 
     /// Prefill and decode speed on this model, like `llama-bench -p promptTokens -n generateTokens`.
@@ -117,7 +143,7 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
 
     // MARK: - Generation
 
-    private func stream(promptTokens: [Int32], options: SamplingOptions, stops: [String])
+    private func stream(promptTokens: [Int32], savedPrefix: Int, options: SamplingOptions, stops: [String])
         -> AsyncThrowingStream<GeneratedPiece, Error>
     {
         AsyncThrowingStream { continuation in
@@ -126,7 +152,8 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
             let thread = Thread { [self] in
                 do {
                     _ = try self.run(
-                        promptTokens: promptTokens, options: options, stops: stops, isCancelled: { flag.isCancelled },
+                        promptTokens: promptTokens, savedPrefix: savedPrefix, options: options, stops: stops,
+                        isCancelled: { flag.isCancelled },
                         onPiece: { continuation.yield($0) })
                     continuation.finish()
                 } catch {
@@ -140,8 +167,8 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
     }
 
     private func run(
-        promptTokens prompt: [Int32], options: SamplingOptions, stops: [String], isCancelled: () -> Bool,
-        onPiece: (GeneratedPiece) -> Void
+        promptTokens prompt: [Int32], savedPrefix: Int, options: SamplingOptions, stops: [String],
+        isCancelled: () -> Bool, onPiece: (GeneratedPiece) -> Void
     ) throws -> GenerationResult {
         guard !prompt.isEmpty else { throw EngineError.emptyInput }
         return try state.withLock { state in
@@ -159,9 +186,34 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
             state.cachedTokens = Array(prompt.prefix(shared))
 
             let prefillStart = DispatchTime.now().uptimeNanoseconds
+            let reused = shared
+            var restored = 0
+            if let prefixCache, savedPrefix > shared {
+                // The system turn is run on its own (never batched with what follows) so that the cache
+                // restored from disk and a cold run produce the same numbers.
+                let prefix = prompt[0..<savedPrefix]
+                if let saved = prefixCache.load(
+                    fingerprint: fingerprint, tokens: prefix, bytesPerPosition: session.cacheBytesPerPosition),
+                    (try? saved.withUnsafeBytes { try session.importCache($0, positions: savedPrefix) }) != nil
+                {
+                    restored = savedPrefix - shared
+                } else {
+                    session.rewind(to: shared)
+                    _ = try session.prefill(Array(prompt[shared..<savedPrefix]))
+                    // A cache that cannot be written only costs speed next time.
+                    if let bytes = try? session.exportCache(positions: savedPrefix) {
+                        try? prefixCache.store(fingerprint: fingerprint, tokens: prefix, cache: bytes)
+                    }
+                }
+                shared = savedPrefix
+                state.cachedTokens = Array(prefix)
+            }
             var logits = try session.prefill(Array(prompt[shared...]))
             let prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - prefillStart) / 1e9
             state.cachedTokens = prompt
+            var report: PrefillReport? = PrefillReport(
+                promptTokens: prompt.count, reusedTokens: reused + restored, restoredTokens: restored,
+                seconds: prefillSeconds)
 
             var sampler = Sampler(options: options)
             var decoder = TokenTextDecoder(tokenizer: tokenizer)
@@ -174,7 +226,8 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
             func emit(_ piece: String, token: Int32?) {
                 guard !piece.isEmpty else { return }
                 text += piece
-                onPiece(GeneratedPiece(text: piece, tokenID: token))
+                onPiece(GeneratedPiece(text: piece, tokenID: token, prefill: report))
+                report = nil
             }
 
             generation: while generated.count < options.maxTokens {
@@ -204,8 +257,8 @@ public final class BuiltinGenerator: TextGenerator, Sendable {
             let decodedCount = max(0, generated.count - 1)
             return GenerationResult(
                 text: text, promptTokenIDs: prompt, tokenIDs: generated, stopReason: reason,
-                prefillTokens: prompt.count - shared,
-                prefillTokensPerSecond: prefillSeconds > 0 ? Double(prompt.count - shared) / prefillSeconds : 0,
+                prefillTokens: prompt.count - reused - restored,
+                prefillTokensPerSecond: prefillSeconds > 0 ? Double(prompt.count - reused - restored) / prefillSeconds : 0,
                 decodeTokensPerSecond: decodeSeconds > 0 ? Double(decodedCount) / decodeSeconds : 0)
         }
     }

@@ -304,3 +304,54 @@ final class Scratch {
         batchLogits?.deallocate()
     }
 }
+
+// MARK: - Saving and restoring a prompt prefix
+
+extension InferenceSession {
+    /// Bytes the KV cache holds per position: keys and values of every layer, f16.
+    public var cacheBytesPerPosition: Int { hp.blockCount * hp.keyValueDimension * 2 * MemoryLayout<UInt16>.size }
+
+    /// A copy of the KV cache for positions `0..<count` (layer by layer, keys then values), so a prompt prefix
+    /// computed once can be restored later instead of being run through the model again.
+    public func exportCache(positions count: Int) throws -> [UInt8] {
+        guard count > 0, count <= position else {
+            throw EngineError.prefixBeyondCache(requested: count, cached: position)
+        }
+        let rowBytes = hp.keyValueDimension * MemoryLayout<UInt16>.size
+        var out = [UInt8](repeating: 0, count: count * cacheBytesPerPosition)
+        out.withUnsafeMutableBytes { raw in
+            guard let target = raw.baseAddress else { return }
+            var offset = 0
+            for layer in 0..<hp.blockCount {
+                for cache in [keyCache, valueCache] {
+                    let source = UnsafeRawPointer(cache + layer * contextLength * hp.keyValueDimension)
+                    target.advanced(by: offset).copyMemory(from: source, byteCount: count * rowBytes)
+                    offset += count * rowBytes
+                }
+            }
+        }
+        return out
+    }
+
+    /// Replaces the conversation with `count` positions from `exportCache` (of the same model); the next
+    /// token goes to position `count`.
+    public func importCache(_ bytes: UnsafeRawBufferPointer, positions count: Int) throws {
+        guard count > 0, count < contextLength else {
+            throw EngineError.contextFull(limit: contextLength, requested: count)
+        }
+        guard bytes.count == count * cacheBytesPerPosition, let base = bytes.baseAddress else {
+            throw EngineError.invalidCache(
+                expectedBytes: count * cacheBytesPerPosition, foundBytes: bytes.count)
+        }
+        let rowBytes = hp.keyValueDimension * MemoryLayout<UInt16>.size
+        var offset = 0
+        for layer in 0..<hp.blockCount {
+            for cache in [keyCache, valueCache] {
+                let target = UnsafeMutableRawPointer(cache + layer * contextLength * hp.keyValueDimension)
+                target.copyMemory(from: base + offset, byteCount: count * rowBytes)
+                offset += count * rowBytes
+            }
+        }
+        position = count
+    }
+}
