@@ -61,6 +61,10 @@ int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, 
         if (!has_vnni()) return 0;
         qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
         return 1;
+    case QK_PATH_VNNI512:
+        if (!has_vnni()) return 0;
+        qk_matmul_vnni512(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        return 1;
 #endif
     default: return 0;
     }
@@ -70,7 +74,12 @@ void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, 
                const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                float *out, size_t out_stride) {
 #ifdef QK_X86
-    if (has_vnni()) { qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
+    if (has_vnni()) {
+        // Decode (one token) is bound by memory and tuned in the 256-bit body; prefill by arithmetic.
+        if (ntok > 1) qk_matmul_vnni512(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        else qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        return;
+    }
     if (has_avx2()) { qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
 #endif
     matmul_scalar(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);

@@ -15,6 +15,9 @@ void qk_quantize_act_avx2(const float *x, int n, int8_t *q, float *d, float *s);
 void qk_matmul_vnni(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                     float *out, size_t out_stride);
+void qk_matmul_vnni512(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
+                       const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
+                       float *out, size_t out_stride);
 void qk_matmul_avx2(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                     float *out, size_t out_stride);

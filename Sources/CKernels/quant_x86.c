@@ -16,6 +16,17 @@
 #define QK_SIGNED_DOT_BIAS 128.0f
 #define QK_TILE 8  // 32 vector registers: eight accumulators fit
 #include "quant_simd.inc"
+#include "quant_gemm512.inc"
+
+/// Prefill with 512-bit vectors where the format allows; everything else runs the 256-bit body.
+QK_TGT void qk_matmul_vnni512(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
+                              const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
+                              float *out, size_t out_stride) {
+    if (qk_gemm512_fits(type, n))
+        qk_gemm_vnni512(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ntok, out, out_stride);
+    else
+        qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+}
 #undef QK_TILE
 #undef QK_SFX
 #undef QK_TGT

@@ -166,7 +166,7 @@ struct RandomBlocks {
                 }
             }
             let scale = expected.map(abs).max() ?? 1
-            for path in [QK_PATH_SCALAR, QK_PATH_AVX2, QK_PATH_VNNI] {
+            for path in [QK_PATH_SCALAR, QK_PATH_AVX2, QK_PATH_VNNI, QK_PATH_VNNI512] {
                 var out = [Float](repeating: .nan, count: tokens * rows)
                 let ran = weights.withUnsafeBytes { w in
                     qk_matmul_using(

@@ -45,7 +45,8 @@ void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, 
                float *out, size_t out_stride);
 
 /// Kernel bodies, for tests that check each against the others.
-enum { QK_PATH_SCALAR = 0, QK_PATH_AVX2 = 1, QK_PATH_VNNI = 2 };
+/// QK_PATH_VNNI512: the 512-bit prefill kernel (types and lengths it does not take run QK_PATH_VNNI).
+enum { QK_PATH_SCALAR = 0, QK_PATH_AVX2 = 1, QK_PATH_VNNI = 2, QK_PATH_VNNI512 = 3 };
 /// `qk_matmul` with a forced body; returns 0 (and computes nothing) when this CPU cannot run it.
 int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
