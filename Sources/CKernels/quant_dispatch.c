@@ -107,6 +107,13 @@ void qk_axpy_f32(float *y, float alpha, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
+void qk_swiglu(float *gate, const float *up, int n) {
+#ifdef QK_X86
+    if (has_vnni()) { qk_swiglu_avx512(gate, up, n); return; }
+#endif
+    qk_swiglu_scalar(gate, up, n);
+}
+
 void qk_f32_to_f16(const float *x, uint16_t *out, int n) {
 #ifdef QK_X86
     if (has_avx2()) { qk_f32_to_f16_avx2(x, out, n); return; }
@@ -117,6 +124,7 @@ void qk_f32_to_f16(const float *x, uint16_t *out, int n) {
 void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
                    int visible, float scale, float *scores, float *out) {
 #ifdef QK_X86
+    if (has_vnni() && head_dim % 16 == 0 && head_dim <= 512) { qk_attend_f16_avx512(q, keys, values, stride, head_dim, visible, scale, scores, out); return; }
     if (has_avx2() && head_dim % 8 == 0 && head_dim <= 512) { qk_attend_f16_avx2(q, keys, values, stride, head_dim, visible, scale, scores, out); return; }
 #endif
     float qh[512];

@@ -249,7 +249,7 @@ void qk_rmsnorm(float *out, const float *x, const float *weight, int n, float ep
     for (int i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 
-void qk_swiglu(float *gate, const float *up, int n) {
+void qk_swiglu_scalar(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) {
         float g = gate[i];
         gate[i] = g / (1.0f + expf(-g)) * up[i];

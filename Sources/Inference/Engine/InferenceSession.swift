@@ -119,8 +119,7 @@ public final class InferenceSession {
 
         for (l, layer) in model.layers.enumerated() {
             // Attention: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
-            rmsnorm(b.xb, b.x, layer.attentionNorm, rows: n)
-            b.input.quantize(b.xb, rows: n, columns: dim)
+            normalizeAndQuantize(layer.attentionNorm, rows: n)
             matmul([(layer.query, b.q), (layer.key, b.k), (layer.value, b.v)], input: b.input, rows: n)
             addBias(layer.queryBias, to: b.q, rows: n)
             addBias(layer.keyBias, to: b.k, rows: n)
@@ -136,11 +135,14 @@ public final class InferenceSession {
             qk_axpy_f32(b.x, 1, b.xb, Int32(n * dim))
 
             // Feed-forward: x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
-            rmsnorm(b.xb, b.x, layer.ffnNorm, rows: n)
-            b.input.quantize(b.xb, rows: n, columns: dim)
+            normalizeAndQuantize(layer.ffnNorm, rows: n)
             matmul([(layer.gate, b.gate), (layer.up, b.up)], input: b.input, rows: n)
-            qk_swiglu(b.gate, b.up, Int32(n * hp.feedForwardLength))
-            b.input.quantize(b.gate, rows: n, columns: hp.feedForwardLength)
+            let ffn = hp.feedForwardLength
+            b.input.use(b.gate)
+            eachRow(n) { t in
+                qk_swiglu(b.gate + t * ffn, b.up + t * ffn, Int32(ffn))
+                b.input.quantizeRow(t, columns: ffn)
+            }
             matmul([(layer.down, b.xb)], input: b.input, rows: n)
             qk_axpy_f32(b.x, 1, b.xb, Int32(n * dim))
         }
@@ -166,6 +168,24 @@ public final class InferenceSession {
         weight.withUnsafeBufferPointer { w in
             for t in 0..<rows { qk_rmsnorm(out + t * dim, x + t * dim, w.baseAddress, Int32(dim), hp.rmsEpsilon) }
         }
+    }
+
+    /// input = int8 blocks of rmsnorm(x) (kept in xb), row by row.
+    private func normalizeAndQuantize(_ weight: [Float], rows: Int) {
+        let dim = hp.embeddingLength, eps = hp.rmsEpsilon, b = buffers
+        b.input.use(b.xb)
+        weight.withUnsafeBufferPointer { w in
+            eachRow(rows) { t in
+                qk_rmsnorm(b.xb + t * dim, b.x + t * dim, w.baseAddress, Int32(dim), eps)
+                b.input.quantizeRow(t, columns: dim)
+            }
+        }
+    }
+
+    /// Runs `body(row)` for every token row, spread over the threads: an elementwise step over a long
+    /// prompt would otherwise keep the other cores waiting.
+    private func eachRow(_ rows: Int, _ body: (Int) -> Void) {
+        pool.run(chunks: rows) { t, _ in body(t) }
     }
 
     private func addBias(_ bias: [Float]?, to x: UnsafeMutablePointer<Float>, rows: Int) {
@@ -256,6 +276,16 @@ final class Activations {
     func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         x = values
         qk_quantize_act(values, Int32(rows * columns), q, d, s)
+    }
+
+    /// Makes `values` (rows of floats) the activations, to be quantized row by row with `quantizeRow`.
+    func use(_ values: UnsafeMutablePointer<Float>) { x = values }
+
+    /// Quantizes row `t` of the values given to `use`; different rows may be quantized on different threads.
+    func quantizeRow(_ t: Int, columns: Int) {
+        guard let x else { return }
+        let blocks = t * columns / 32
+        qk_quantize_act(x + t * columns, Int32(columns), q + t * columns, d + blocks, s + blocks)
     }
 }
 
