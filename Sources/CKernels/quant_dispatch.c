@@ -61,6 +61,10 @@ int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, 
         if (!has_vnni()) return 0;
         qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
         return 1;
+    case QK_PATH_VNNI512:
+        if (!has_vnni()) return 0;
+        qk_matmul_vnni512(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        return 1;
 #endif
     default: return 0;
     }
@@ -70,7 +74,12 @@ void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, 
                const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                float *out, size_t out_stride) {
 #ifdef QK_X86
-    if (has_vnni()) { qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
+    if (has_vnni()) {
+        // Decode (one token) is bound by memory and tuned in the 256-bit body; prefill by arithmetic.
+        if (ntok > 1) qk_matmul_vnni512(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        else qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        return;
+    }
     if (has_avx2()) { qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
 #endif
     matmul_scalar(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
@@ -98,6 +107,13 @@ void qk_axpy_f32(float *y, float alpha, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
+void qk_swiglu(float *gate, const float *up, int n) {
+#ifdef QK_X86
+    if (has_vnni()) { qk_swiglu_avx512(gate, up, n); return; }
+#endif
+    qk_swiglu_scalar(gate, up, n);
+}
+
 void qk_f32_to_f16(const float *x, uint16_t *out, int n) {
 #ifdef QK_X86
     if (has_avx2()) { qk_f32_to_f16_avx2(x, out, n); return; }
@@ -108,6 +124,7 @@ void qk_f32_to_f16(const float *x, uint16_t *out, int n) {
 void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
                    int visible, float scale, float *scores, float *out) {
 #ifdef QK_X86
+    if (has_vnni() && head_dim % 16 == 0 && head_dim <= 512) { qk_attend_f16_avx512(q, keys, values, stride, head_dim, visible, scale, scores, out); return; }
     if (has_avx2() && head_dim % 8 == 0 && head_dim <= 512) { qk_attend_f16_avx2(q, keys, values, stride, head_dim, visible, scale, scores, out); return; }
 #endif
     float qh[512];

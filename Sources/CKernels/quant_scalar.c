@@ -17,8 +17,40 @@ void qk_quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s
             q[b * 32 + i] = (int8_t)v;
             sum += v;
         }
-        d[b] = scale;
-        s[b] = scale * (float)sum;
+        d[b] = qk_half_to_float(qk_float_to_half(scale));  // llama.cpp keeps the block scale in f16
+        s[b] = d[b] * (float)sum;
+    }
+}
+
+void qk_quantize_act_k(const float *x, int n, int8_t *q, float *d, float *s) {
+    if (n % 256 != 0) {
+        qk_quantize_act(x, n, q, d, s);
+        return;
+    }
+    for (int c = 0; c < n; c += 256) {
+        const float *xc = x + c;
+        // The element of largest magnitude maps to -128 (its sign kept), as llama.cpp's Q8_K does.
+        float amax = 0, peak = 0;
+        for (int i = 0; i < 256; i++) {
+            float a = fabsf(xc[i]);
+            if (a > amax) { amax = a; peak = xc[i]; }
+        }
+        float inv = amax > 0 ? -128.0f / peak : 0.0f, scale = amax > 0 ? 1.0f / inv : 0.0f;
+        for (int b = 0; b < 8; b++) {
+            int sum = 0;
+            for (int i = 0; i < 32; i++) {
+                // Round half to even through the float mantissa (vectorizes, unlike lrintf).
+                float shifted = inv * xc[32 * b + i] + 12582912.0f;
+                int32_t bits;
+                memcpy(&bits, &shifted, 4);
+                int v = (bits & 0x007FFFFF) - 0x00400000;
+                v = v < 127 ? v : 127;
+                q[c + 32 * b + i] = (int8_t)v;
+                sum += v;
+            }
+            d[c / 32 + b] = scale;
+            s[c / 32 + b] = scale * (float)sum;
+        }
     }
 }
 
@@ -249,7 +281,7 @@ void qk_rmsnorm(float *out, const float *x, const float *weight, int n, float ep
     for (int i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 
-void qk_swiglu(float *gate, const float *up, int n) {
+void qk_swiglu_scalar(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) {
         float g = gate[i];
         gate[i] = g / (1.0f + expf(-g)) * up[i];

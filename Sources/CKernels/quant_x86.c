@@ -16,6 +16,108 @@
 #define QK_SIGNED_DOT_BIAS 128.0f
 #define QK_TILE 8  // 32 vector registers: eight accumulators fit
 #include "quant_simd.inc"
+#include "quant_gemm512.inc"
+
+/// Prefill with 512-bit vectors where the format allows; everything else runs the 256-bit body.
+QK_TGT void qk_matmul_vnni512(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
+                              const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
+                              float *out, size_t out_stride) {
+    if (qk_gemm512_fits(type, n))
+        qk_gemm_vnni512(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ntok, out, out_stride);
+    else
+        qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+}
+
+/// e^x for 16 lanes, x <= 88: 2^k * p(r) with r = x - k ln2 in [-ln2/2, ln2/2] and a
+/// degree-6 polynomial, within 2 ulp of expf; lanes below -87 give 0.
+static inline QK_TGT __m512 qk_exp512(__m512 x) {
+    const __m512 log2e = _mm512_set1_ps(1.44269504f), ln2hi = _mm512_set1_ps(0.693145752f),
+                 ln2lo = _mm512_set1_ps(1.42860677e-6f);
+    __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_LT_OQ);
+    __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, ln2hi, x);
+    r = _mm512_fnmadd_ps(k, ln2lo, r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 e = _mm512_scalef_ps(p, k);
+    return _mm512_maskz_mov_ps((__mmask16)~tiny, e);
+}
+
+/// gate = silu(gate) * up with the exponential vectorized (scalef saturates to inf, giving silu = 0, for
+/// very negative gates).
+QK_TGT void qk_swiglu_avx512(float *gate, const float *up, int n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        __m512 e = qk_exp512(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), g), _mm512_set1_ps(88.0f)));
+        __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
+/// qk_attend_f16_avx2 with 512-bit vectors (head_dim a multiple of 16): half the conversions and FMAs per
+/// key, and the exponentials of the softmax vectorized. Same roundings: q and the probabilities to f16.
+QK_TGT void qk_attend_f16_avx512(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
+                                 int head_dim, int visible, float scale, float *scores, float *out) {
+    enum { MAXV = 512 / 16 };
+    __m512 qv[MAXV], acc[MAXV];
+    int nv = head_dim / 16;
+    for (int i = 0; i < nv; i++) {
+        qv[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(q + 16 * i), _MM_FROUND_TO_NEAREST_INT));
+        acc[i] = _mm512_setzero_ps();
+    }
+#define QK_KEY(p, i) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((p) + 16 * (i))))
+    int j = 0;
+    for (; j + 4 <= visible; j += 4) {
+        const uint16_t *k0 = keys + (size_t)j * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+        for (int i = 0; i < nv; i++) {
+            s0 = _mm512_fmadd_ps(qv[i], QK_KEY(k0, i), s0);
+            s1 = _mm512_fmadd_ps(qv[i], QK_KEY(k1, i), s1);
+            s2 = _mm512_fmadd_ps(qv[i], QK_KEY(k2, i), s2);
+            s3 = _mm512_fmadd_ps(qv[i], QK_KEY(k3, i), s3);
+        }
+        // Fold each to 8 lanes, then the 256-bit transpose-reduce gives the four totals.
+#define QK_FOLD(v) _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+        __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(QK_FOLD(s0), QK_FOLD(s1)), _mm256_hadd_ps(QK_FOLD(s2), QK_FOLD(s3)));
+#undef QK_FOLD
+        __m128 totals = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        _mm_storeu_ps(scores + j, _mm_mul_ps(totals, _mm_set1_ps(scale)));
+    }
+    for (; j < visible; j++) {
+        const uint16_t *k = keys + (size_t)j * stride;
+        __m512 sum = _mm512_setzero_ps();
+        for (int i = 0; i < nv; i++) sum = _mm512_fmadd_ps(qv[i], QK_KEY(k, i), sum);
+        scores[j] = _mm512_reduce_add_ps(sum) * scale;
+    }
+    __m512 mx16 = _mm512_set1_ps(-INFINITY);
+    for (j = 0; j + 16 <= visible; j += 16) mx16 = _mm512_max_ps(mx16, _mm512_loadu_ps(scores + j));
+    float mx = _mm512_reduce_max_ps(mx16);
+    for (; j < visible; j++) mx = scores[j] > mx ? scores[j] : mx;
+    __m512 total16 = _mm512_setzero_ps(), vmx = _mm512_set1_ps(mx);
+    for (j = 0; j < visible; j += 16) {
+        __mmask16 m = visible - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (visible - j)) - 1);
+        __m512 e = qk_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), vmx));
+        e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(scores + j, m, e);
+        total16 = _mm512_add_ps(total16, e);
+    }
+    float inv = 1.0f / _mm512_reduce_add_ps(total16);
+    for (j = 0; j < visible; j++) {
+        const uint16_t *v = values + (size_t)j * stride;
+        __m512 pv = _mm512_set1_ps(_cvtsh_ss(_cvtss_sh(scores[j] * inv, _MM_FROUND_TO_NEAREST_INT)));
+        for (int i = 0; i < nv; i++) acc[i] = _mm512_fmadd_ps(pv, QK_KEY(v, i), acc[i]);
+    }
+#undef QK_KEY
+    for (int i = 0; i < nv; i++) _mm512_storeu_ps(out + 16 * i, acc[i]);
+}
+
 #undef QK_TILE
 #undef QK_SFX
 #undef QK_TGT

@@ -61,14 +61,17 @@ func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
 /// Tolerances: quantized inference is not bit-reproducible across engines (llama.cpp rounds activations to
 /// 8 bits per matmul, keeps K/V in f16, and sums in its own order). Measured on these fixtures, an exact f32
 /// pass of the same weights (no activation quantization) differs from llama.cpp's log-probabilities by up to
-/// 0.18 on low-confidence steps, and this engine by up to 0.17–0.29 depending on summation order (SmolLM2: 99–102 of 112 steps within 0.1;
-/// Qwen2.5-Coder: 93–94 of 94), so a strict 0.1 everywhere would test noise.
+/// 0.18 on low-confidence steps. With activations quantized as llama.cpp does (Q8_K for K-quant weights,
+/// f16 block scales), this engine measured: SmolLM2 105 of 112 steps within 0.1 (worst 0.25), Qwen2.5-Coder
+/// 94 of 94 (worst 0.099); top-1 equal on every step whose gap exceeds 0.1 (109 and 92 steps).
 /// The checks: top-1 agrees wherever llama.cpp's top-1/top-2 gap exceeds `clearGap`; the reference token's
-/// log-probability is within 0.1 on at least 85% of steps and within `maxLogProbError` on all; greedy
-/// decoding reproduces the reference up to its first near tie (within the first 16 tokens).
+/// log-probability is within 0.1 on at least 90% of steps and within `maxLogProbError` on all; greedy
+/// decoding reproduces the reference up to its first near tie (`greedyGap`, within the first 16 tokens).
 @Suite(.serialized) struct EngineFixtureTests {
-    static let clearGap = 0.3
-    static let maxLogProbError = 0.4
+    static let clearGap = 0.1
+    /// Greedy runs prefill then single-token decode, whose kernels sum in another order than teacher forcing.
+    static let greedyGap = 0.3
+    static let maxLogProbError = 0.3
 
     struct Stats {
         var steps = 0, withinTenth = 0, top1Checked = 0, top1Agree = 0, strictTop1Checked = 0, strictTop1Agree = 0
@@ -108,7 +111,7 @@ func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
             }
         }
         #expect(stats.steps == fixture.generations.reduce(0) { $0 + $1.steps.count })
-        #expect(Double(stats.withinTenth) >= 0.85 * Double(stats.steps), "only \(stats.withinTenth) of \(stats.steps) steps within 0.1")
+        #expect(Double(stats.withinTenth) >= 0.9 * Double(stats.steps), "only \(stats.withinTenth) of \(stats.steps) steps within 0.1")
         print(
             "\(name): \(stats.withinTenth)/\(stats.steps) steps within 0.1 (worst \(stats.worst)); top-1 agrees on "
                 + "\(stats.strictTop1Agree)/\(stats.strictTop1Checked) steps with gap > 0.1, \(stats.top1Agree)/\(stats.top1Checked) with gap > \(Self.clearGap)")
@@ -116,7 +119,7 @@ func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
         // Greedy decoding up to the reference's first near tie.
         for generation in fixture.generations {
             session.reset()
-            let clear = generation.steps.prefix(16).prefix { $0.top[0][1] - $0.top[1][1] > Self.clearGap }.count
+            let clear = generation.steps.prefix(16).prefix { $0.top[0][1] - $0.top[1][1] > Self.greedyGap }.count
             let wanted = Array(generation.output_token_ids.prefix(min(16, clear)))
             var logits = try session.prefill(generation.prompt_token_ids)
             var produced: [Int32] = []

@@ -166,7 +166,7 @@ struct RandomBlocks {
                 }
             }
             let scale = expected.map(abs).max() ?? 1
-            for path in [QK_PATH_SCALAR, QK_PATH_AVX2, QK_PATH_VNNI] {
+            for path in [QK_PATH_SCALAR, QK_PATH_AVX2, QK_PATH_VNNI, QK_PATH_VNNI512] {
                 var out = [Float](repeating: .nan, count: tokens * rows)
                 let ran = weights.withUnsafeBytes { w in
                     qk_matmul_using(
@@ -181,16 +181,37 @@ struct RandomBlocks {
         }
     }
 
-    /// The activation quantizer's scale makes the largest magnitude ±127 and rounds the rest.
+    /// The activation quantizer's scale makes the largest magnitude ±127 and rounds the rest; the stored
+    /// scale is rounded to f16 precision like llama.cpp's Q8_0.
     @Test func quantizesActivationsToInt8Blocks() {
         var x = [Float](repeating: 0, count: 64)
         for i in 0..<64 { x[i] = Float(i - 20) * 0.1 }
         var q = [Int8](repeating: 0, count: 64), d = [Float](repeating: 0, count: 2), s = d
         qk_quantize_act(x, 64, &q, &d, &s)
-        #expect(abs(d[0] - 2.0 / 127) < 1e-7)
+        #expect(d[0] == Float(Float16(Float(2.0 / 127))))
         #expect(q[0] == -127)
         #expect(q[63] == 127)
-        for i in 0..<64 { #expect(abs(Float(q[i]) * d[i / 32] - x[i]) <= d[i / 32] / 2 + 1e-6) }
+        // The values were rounded with the unrounded scale: allow its f16 error on top of half a step.
+        for i in 0..<64 { #expect(abs(Float(q[i]) * d[i / 32] - x[i]) <= d[i / 32] * 0.57) }
+        for b in 0..<2 { #expect(s[b] == d[b] * Float(q[(32 * b)..<(32 * b + 32)].reduce(0) { $0 + Int($1) })) }
+    }
+
+    /// The K-quant activation quantizer (llama.cpp's Q8_K): one scale per 256 values, the value of largest
+    /// magnitude becomes -128, the rest round to the nearest step; s holds each 32-block's scaled sum.
+    @Test func quantizesActivationsForKQuants() {
+        var rng = RandomBlocks(state: 5)
+        let n = 512
+        var x = (0..<n).map { _ in rng.float(-1...1) }
+        x[300] = 3  // the peak of the second 256
+        var q = [Int8](repeating: 0, count: n), d = [Float](repeating: 0, count: n / 32), s = d
+        qk_quantize_act_k(x, Int32(n), &q, &d, &s)
+        #expect(q[300] == -128)
+        #expect(abs(d[8] - (-3.0 / 128)) < 1e-7)
+        for b in 0..<(n / 32) {
+            #expect(d[b] == d[b / 8 * 8])
+            #expect(abs(s[b] - d[b] * Float(q[(32 * b)..<(32 * b + 32)].reduce(0) { $0 + Int($1) })) <= 1e-5)
+        }
+        for i in 0..<n { #expect(abs(Float(q[i]) * d[i / 32] - x[i]) <= abs(d[i / 32]) / 2 + 1e-6) }
     }
 
     /// f16 attention: one head over a few positions against a plain softmax-weighted sum.

@@ -27,9 +27,15 @@ int qk_type_supported(int type);
 /// 1 when the type's dot product uses the int8 activations (quantized types), 0 when it uses f32 ones.
 int qk_type_uses_int8(int type);
 
-/// Quantizes `n` floats (n a multiple of 32) to int8 blocks: `q[n]`, per-block scale `d[n/32]`, and
+/// Quantizes `n` floats (n a multiple of 32) to int8 blocks like llama.cpp's Q8_0: `q[n]`, per-block scale
+/// `d[n/32]` (rounded to f16 precision, as llama.cpp stores it), and
 /// `s[n/32]` = d * (sum of the block's int8 values), which the kernels use for the weights' offsets/mins.
 void qk_quantize_act(const float *x, int n, int8_t *q, float *d, float *s);
+
+/// The same output layout, quantized the way llama.cpp quantizes activations for K-quant weights (Q8_K):
+/// one scale per 256 values (repeated in d and used for s of its eight blocks), chosen so the value of
+/// largest magnitude becomes -128. n not a multiple of 256 falls back to qk_quantize_act.
+void qk_quantize_act_k(const float *x, int n, int8_t *q, float *d, float *s);
 
 /// Expands row `row` of a weight matrix (rows of `n` elements, `row_bytes` bytes each) to f32.
 void qk_dequantize_row(int type, const void *row, int n, float *out);
@@ -45,7 +51,8 @@ void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, 
                float *out, size_t out_stride);
 
 /// Kernel bodies, for tests that check each against the others.
-enum { QK_PATH_SCALAR = 0, QK_PATH_AVX2 = 1, QK_PATH_VNNI = 2 };
+/// QK_PATH_VNNI512: the 512-bit prefill kernel (types and lengths it does not take run QK_PATH_VNNI).
+enum { QK_PATH_SCALAR = 0, QK_PATH_AVX2 = 1, QK_PATH_VNNI = 2, QK_PATH_VNNI512 = 3 };
 /// `qk_matmul` with a forced body; returns 0 (and computes nothing) when this CPU cannot run it.
 int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,

@@ -119,8 +119,7 @@ public final class InferenceSession {
 
         for (l, layer) in model.layers.enumerated() {
             // Attention: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
-            rmsnorm(b.xb, b.x, layer.attentionNorm, rows: n)
-            b.input.quantize(b.xb, rows: n, columns: dim)
+            normalizeAndQuantize(layer.attentionNorm, rows: n, for: layer.query)
             matmul([(layer.query, b.q), (layer.key, b.k), (layer.value, b.v)], input: b.input, rows: n)
             addBias(layer.queryBias, to: b.q, rows: n)
             addBias(layer.keyBias, to: b.k, rows: n)
@@ -131,16 +130,19 @@ public final class InferenceSession {
             qk_f32_to_f16(b.k, keyCache + cacheOffset, Int32(n * kvDim))
             qk_f32_to_f16(b.v, valueCache + cacheOffset, Int32(n * kvDim))
             attention(layer: l, rows: n)
-            b.input.quantize(b.attnOut, rows: n, columns: hp.queryDimension)
+            b.input.quantize(b.attnOut, rows: n, columns: hp.queryDimension, for: layer.output)
             matmul([(layer.output, b.xb)], input: b.input, rows: n)
             qk_axpy_f32(b.x, 1, b.xb, Int32(n * dim))
 
             // Feed-forward: x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
-            rmsnorm(b.xb, b.x, layer.ffnNorm, rows: n)
-            b.input.quantize(b.xb, rows: n, columns: dim)
+            normalizeAndQuantize(layer.ffnNorm, rows: n, for: layer.gate)
             matmul([(layer.gate, b.gate), (layer.up, b.up)], input: b.input, rows: n)
-            qk_swiglu(b.gate, b.up, Int32(n * hp.feedForwardLength))
-            b.input.quantize(b.gate, rows: n, columns: hp.feedForwardLength)
+            let ffn = hp.feedForwardLength
+            b.input.use(b.gate, for: layer.down)
+            eachRow(n) { t in
+                qk_swiglu(b.gate + t * ffn, b.up + t * ffn, Int32(ffn))
+                b.input.quantizeRow(t, columns: ffn)
+            }
             matmul([(layer.down, b.xb)], input: b.input, rows: n)
             qk_axpy_f32(b.x, 1, b.xb, Int32(n * dim))
         }
@@ -150,11 +152,11 @@ public final class InferenceSession {
         case .none: break
         case .last:
             rmsnorm(b.xb, b.x + (n - 1) * dim, model.outputNorm, rows: 1)
-            b.input.quantize(b.xb, rows: 1, columns: dim)
+            b.input.quantize(b.xb, rows: 1, columns: dim, for: model.outputProjection)
             matmul([(model.outputProjection, b.logits)], input: b.input, rows: 1)
         case .all:
             rmsnorm(b.xb, b.x, model.outputNorm, rows: n)
-            b.input.quantize(b.xb, rows: n, columns: dim)
+            b.input.quantize(b.xb, rows: n, columns: dim, for: model.outputProjection)
             matmul([(model.outputProjection, b.allLogits(rows: Self.batchSize))], input: b.input, rows: n)
         }
     }
@@ -166,6 +168,24 @@ public final class InferenceSession {
         weight.withUnsafeBufferPointer { w in
             for t in 0..<rows { qk_rmsnorm(out + t * dim, x + t * dim, w.baseAddress, Int32(dim), hp.rmsEpsilon) }
         }
+    }
+
+    /// input = int8 blocks of rmsnorm(x) (kept in xb) for `weights`, row by row.
+    private func normalizeAndQuantize(_ weight: [Float], rows: Int, for weights: WeightMatrix) {
+        let dim = hp.embeddingLength, eps = hp.rmsEpsilon, b = buffers
+        b.input.use(b.xb, for: weights)
+        weight.withUnsafeBufferPointer { w in
+            eachRow(rows) { t in
+                qk_rmsnorm(b.xb + t * dim, b.x + t * dim, w.baseAddress, Int32(dim), eps)
+                b.input.quantizeRow(t, columns: dim)
+            }
+        }
+    }
+
+    /// Runs `body(row)` for every token row, spread over the threads: an elementwise step over a long
+    /// prompt would otherwise keep the other cores waiting.
+    private func eachRow(_ rows: Int, _ body: (Int) -> Void) {
+        pool.run(chunks: rows) { t, _ in body(t) }
     }
 
     private func addBias(_ bias: [Float]?, to x: UnsafeMutablePointer<Float>, rows: Int) {
@@ -234,11 +254,16 @@ public final class InferenceSession {
 }
 
 /// Activations prepared for the kernels: the f32 values and their int8 blocks.
+///
+/// The int8 blocks follow the consuming weights, as llama.cpp does, so both engines round alike: one scale
+/// per 32 values (Q8_0) for the 32-weight block formats, one per 256 (Q8_K) for the K-quants. When one input
+/// feeds several matrices (Q, K, V), the first one's format decides.
 final class Activations {
     let q: UnsafeMutablePointer<Int8>
     let d: UnsafeMutablePointer<Float>
     let s: UnsafeMutablePointer<Float>
     private(set) var x: UnsafeMutablePointer<Float>?
+    private var superBlocks = false
 
     init(capacity: Int) {
         q = .allocate(capacity: capacity)
@@ -252,10 +277,25 @@ final class Activations {
         s.deallocate()
     }
 
-    /// Quantizes `rows` rows of `columns` floats (kept by reference for the float weight types).
-    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    /// Quantizes `rows` rows of `columns` floats for `weights` (kept by reference for the float weight types).
+    func quantize(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int, for weights: WeightMatrix) {
+        use(values, for: weights)
+        for t in 0..<rows { quantizeRow(t, columns: columns) }
+    }
+
+    /// Makes `values` (rows of floats) the activations for `weights`, to be quantized row by row with
+    /// `quantizeRow`.
+    func use(_ values: UnsafeMutablePointer<Float>, for weights: WeightMatrix) {
         x = values
-        qk_quantize_act(values, Int32(rows * columns), q, d, s)
+        superBlocks = [.q4_K, .q5_K, .q6_K].contains(weights.type)
+    }
+
+    /// Quantizes row `t` of the values given to `use`; different rows may be quantized on different threads.
+    func quantizeRow(_ t: Int, columns: Int) {
+        guard let x else { return }
+        let blocks = t * columns / 32
+        let quantize = superBlocks ? qk_quantize_act_k : qk_quantize_act
+        quantize(x + t * columns, Int32(columns), q + t * columns, d + blocks, s + blocks)
     }
 }
 
