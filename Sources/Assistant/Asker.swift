@@ -141,12 +141,7 @@ public struct Asker: Sendable {
 
         phases.lap(firstToken == nil ? "prefill" : "decode")
         timings.phases = phases.phases
-        var reply = Self.cleanReply(text)
-        if let answer = detector.answerAfterSentinel(
-            reply, question: question, context: prepared.items.map { $0.hit.title + "\n" + $0.text })
-        {
-            reply = answer
-        }
+        let reply = Self.cleanReply(text)
         if detector.isNotFound(reply) || !Self.hasWords(reply) {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(

@@ -47,25 +47,6 @@ public struct NotFoundDetector: Sendable {
         return false
     }
 
-    /// Small models sometimes open with the sentinel and then answer anyway ("NOT_FOUND\nThe router is an
-    /// RT-AX86U."). The text after a leading sentinel is returned as the answer when it is grounded in
-    /// `context`: it says something beyond the question's own words, and most of that appears in the
-    /// context (an invented fact does not). Otherwise, and for any other reply, nil.
-    public func answerAfterSentinel(_ reply: String, question: String, context: [String]) -> String? {
-        let trimmed = reply.trimmingCharacters(in: .whitespacesAndNewlines)
-        let upper = trimmed.uppercased()
-        let forms = [sentinel.uppercased(), sentinel.uppercased().replacingOccurrences(of: "_", with: " ")]
-        guard let form = forms.first(where: { upper.hasPrefix($0) }) else { return nil }
-        let rest = trimmed.dropFirst(form.count).drop { !$0.isLetter && !$0.isNumber && $0 != "[" && $0 != "*" }
-        let answer = String(rest).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !answer.isEmpty, !isNotFound(answer) else { return nil }
-        let new = LexicalText.contentWords(answer).subtracting(LexicalText.contentWords(question))
-        guard !new.isEmpty else { return nil }
-        let known = context.reduce(into: Set<String>()) { $0.formUnion(LexicalText.contentWords($1)) }
-        let grounded = new.filter { known.contains($0) }.count
-        return Double(grounded) >= 0.75 * Double(new.count) ? answer : nil
-    }
-
     /// Whether `partial` (the start of a streamed reply) could still turn into the sentinel, so that a
     /// streaming caller can hold it back instead of printing `NOT_FOUND` to the user.
     public func couldBecomeSentinel(_ partial: String) -> Bool {

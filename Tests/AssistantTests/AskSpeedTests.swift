@@ -134,29 +134,21 @@ import Testing
         #expect(ContextPacker.timeline([older, item]).hasPrefix("[1] 2026-09-09"))
     }
 
-    @Test func aGroundedAnswerAfterALeadingSentinelCounts() async throws {
-        let detector = NotFoundDetector()
-        let context = ["Home network\n- Main router: **ASUS RT-AX86U**, in the hallway cupboard."]
-        let question = "Which Wi-Fi router do we have at home?"
-        #expect(detector.answerAfterSentinel("NOT_FOUND\nThe Wi-Fi router at home is **ASUS RT-AX86U**.", question: question, context: context)
-            == "The Wi-Fi router at home is **ASUS RT-AX86U**.")
-        // Invented facts, a bare sentinel, or a second abstention stay not-found.
-        #expect(detector.answerAfterSentinel("NOT_FOUND. Your router is a Netgear Nighthawk X10.", question: question, context: context) == nil)
-        #expect(detector.answerAfterSentinel("NOT_FOUND", question: question, context: context) == nil)
-        #expect(detector.answerAfterSentinel("NOT_FOUND. The sources do not say.", question: question, context: context) == nil)
-        #expect(detector.answerAfterSentinel("The router is an RT-AX86U [1].", question: question, context: context) == nil)
-
+    /// A reply that opens with the sentinel is an abstention even when the model goes on to answer: in
+    /// the SampleData evaluation, crediting such tails turned unanswerable questions into invented answers
+    /// more often than it rescued real ones.
+    @Test func aReplyOpeningWithTheSentinelIsAnAbstention() async throws {
         let hits = [noteHit(1, path: "home.md", text: "- Main router: **ASUS RT-AX86U**, in the hallway cupboard.", date: "2026-01-02", title: "Home network")]
         let asker = Asker(
             retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "NOT_FOUND The main router is the ASUS RT-AX86U."))
         var streamed = ""
         var result: AskResult?
-        for try await event in asker.ask(question) {
+        for try await event in asker.ask("Which Wi-Fi router do we have at home?") {
             if case let .token(t) = event { streamed += t }
             if case let .finished(r) = event { result = r }
         }
-        #expect(result?.found == true)
-        #expect(streamed.contains("RT-AX86U"))
+        #expect(result?.found == false)
+        #expect(streamed.contains(AskResult.notFoundAnswer))
         #expect(!streamed.contains("NOT_FOUND"))
     }
 
