@@ -44,7 +44,7 @@ import Testing
         #expect(note.sourceLine == "[1] notes/a.md:1-2 (undated)")
     }
 
-    @Test func packerKeepsOrderSkipsDuplicatesAndRespectsBudget() {
+    @Test func packerKeepsOrderSkipsDuplicatesAndRespectsBudget() throws {
         let long = Array(repeating: "word", count: 300).joined(separator: " ")
         let hits = [
             noteHit(1, path: "a.md", text: "alpha beta gamma"),
@@ -54,7 +54,7 @@ import Testing
             noteHit(4, path: "d.md", text: "delta epsilon"),
         ]
         let packer = ContextPacker(promptBudget: 100, maxItems: 8)
-        let items = packer.pack(hits, fixedTokens: 40, count: wordCount)
+        let items = try packer.pack(hits, fixedTokens: 40, count: wordCount)
         #expect(items.map(\.hit.chunkID) == [1, 4])
         #expect(items.map(\.n) == [1, 2])
         let total = 40 + items.reduce(0) { $0 + wordCount($1.fencedBlock) + 2 }
@@ -64,7 +64,7 @@ import Testing
     @Test func packerCutsAnOversizedFirstChunkAtALineBoundary() throws {
         let lines = (1...50).map { "line \($0) has five words" }
         let hit = noteHit(1, path: "big.md", text: lines.joined(separator: "\n"))
-        let items = ContextPacker(promptBudget: 120, maxItems: 4).pack([hit], fixedTokens: 20, count: wordCount)
+        let items = try ContextPacker(promptBudget: 120, maxItems: 4).pack([hit], fixedTokens: 20, count: wordCount)
         let item = try #require(items.first)
         #expect(item.text.hasPrefix("line 1 has five words\nline 2"))
         #expect(lines.joined(separator: "\n").hasPrefix(item.text))
