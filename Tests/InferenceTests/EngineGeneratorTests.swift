@@ -62,7 +62,10 @@ import Testing
         let first = try await collect()
         let second = try await collect()
         #expect(!first.isEmpty)
-        #expect(first == second)
+        // Equal tokens, though the second run reuses the first one's cached prompt (its prefill report differs).
+        #expect(first.map(\.tokenID) == second.map(\.tokenID))
+        #expect(first.map(\.text) == second.map(\.text))
+        #expect((second.first?.prefill?.reusedTokens ?? 0) > 0)
         #expect(first.count <= 12)
         #expect(!first.map(\.text).joined().contains("<|im_end|>"))
     }

@@ -55,12 +55,16 @@ public final class InferenceSession {
     public func prefill(_ tokens: [Int32]) throws -> [Float] {
         guard !tokens.isEmpty else { throw EngineError.emptyInput }
         try check(tokens)
-        var start = 0
-        while start < tokens.count {
-            let end = min(tokens.count, start + Self.batchSize)
-            forward(tokens[start..<end], logits: end == tokens.count ? .last : .none)
+        // The last token always takes the one-token path: batched and one-token kernels round differently,
+        // and this way a prompt's logits do not depend on how much of it was reused from the cache.
+        let body = tokens.dropLast()
+        var start = body.startIndex
+        while start < body.endIndex {
+            let end = min(body.endIndex, start + Self.batchSize)
+            forward(body[start..<end], logits: .none)
             start = end
         }
+        forward(tokens[(tokens.count - 1)...], logits: .last)
         return Array(UnsafeBufferPointer(start: buffers.logits, count: hp.vocabularySize))
     }
 
