@@ -108,29 +108,9 @@ public struct OllamaGenerator: TextGenerator {
     }
 
     public func generate(_ messages: [ChatMessage], options: SamplingOptions) -> AsyncThrowingStream<GeneratedPiece, Error> {
-        let http = self.http
-        let body = Result { try requestBody(messages, options: options) }
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let request = try http.request("/api/chat", body: try body.get(), timeout: http.timeouts.idle)
-                    var reader = OllamaStreamReader(http: http, url: http.endpoint("/api/chat"))
-                    for try await line in http.lines(for: request) {
-                        switch try reader.read(line) {
-                        case .text(let text): continuation.yield(GeneratedPiece(text: text))
-                        case .done: break
-                        case .nothing: continue
-                        }
-                        if reader.sawDone { break }
-                    }
-                    try reader.finish()
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        http.streamChat(
+            path: "/api/chat", body: Result { try requestBody(messages, options: options) },
+            reader: OllamaStreamReader(http: http, url: http.endpoint("/api/chat")))
     }
 }
 
@@ -143,7 +123,7 @@ enum StreamEvent: Equatable {
 
 /// Reads Ollama's NDJSON chat stream one line at a time. Lines that are not JSON objects are skipped and
 /// counted; they are reported only if the stream then fails to finish.
-struct OllamaStreamReader {
+struct OllamaStreamReader: ChatStreamReader {
     let http: RemoteHTTP
     let url: String
     private(set) var sawDone = false

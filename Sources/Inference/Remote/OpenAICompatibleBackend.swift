@@ -72,32 +72,16 @@ public struct OpenAICompatibleGenerator: TextGenerator {
     }
 
     public func generate(_ messages: [ChatMessage], options: SamplingOptions) -> AsyncThrowingStream<GeneratedPiece, Error> {
-        let http = self.http
-        let body = Result { try requestBody(messages, options: options) }
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let request = try http.request("/chat/completions", body: try body.get(), timeout: http.timeouts.idle)
-                    var reader = ServerSentEventReader(http: http, url: http.endpoint("/chat/completions"))
-                    for try await line in http.lines(for: request) {
-                        if case .text(let text) = try reader.read(line) { continuation.yield(GeneratedPiece(text: text)) }
-                        if reader.sawDone { break }
-                    }
-                    try reader.finish()
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        http.streamChat(
+            path: "/chat/completions", body: Result { try requestBody(messages, options: options) },
+            reader: ServerSentEventReader(http: http, url: http.endpoint("/chat/completions")))
     }
 }
 
 /// Reads an OpenAI chat-completions event stream line by line. Only `data:` fields matter; comments
 /// (`:`), `event:`/`id:`/`retry:` fields and blank lines are ignored. Data that is not JSON is skipped and
 /// counted, and reported only if the stream then ends without `[DONE]` or a `finish_reason`.
-struct ServerSentEventReader {
+struct ServerSentEventReader: ChatStreamReader {
     let http: RemoteHTTP
     let url: String
     private(set) var sawDone = false
