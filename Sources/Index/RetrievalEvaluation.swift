@@ -38,9 +38,12 @@ public struct RetrievalEvaluation: Sendable {
         public var mrr: Double
         /// Questions whose sources were not in the first k hits.
         public var missed: [String]
+        /// Per question id, the 1-based rank of the first hit from one of its sources (nil: not in the first 10),
+        /// so two modes or two versions can be compared question by question.
+        public var firstSourceRanks: [String: Int?]
 
         private enum CodingKeys: String, CodingKey {
-            case mode, questions, recallAtK = "recall_at_k", mrr, missed
+            case mode, questions, recallAtK = "recall_at_k", mrr, missed, firstSourceRanks = "first_source_ranks"
         }
     }
 
@@ -83,6 +86,7 @@ public struct RetrievalEvaluation: Sendable {
             var recallSum = 0.0
             var reciprocalSum = 0.0
             var missed: [String] = []
+            var ranks: [String: Int?] = [:]
             for question in answerable {
                 let hits = try store.search(SearchQuery(text: question.question, limit: max(k, 10)), mode: mode, now: now)
                 let sources = Set(question.answerSources.map(Self.normalizedSource))
@@ -90,14 +94,14 @@ public struct RetrievalEvaluation: Sendable {
                 let found = Set(ranked.prefix(k)).intersection(sources)
                 recallSum += Double(found.count) / Double(sources.count)
                 if found.isEmpty { missed.append(question.id) }
-                if let rank = ranked.firstIndex(where: { sources.contains($0) }) {
-                    reciprocalSum += 1 / Double(rank + 1)
-                }
+                let rank = ranked.firstIndex(where: { sources.contains($0) })
+                if let rank { reciprocalSum += 1 / Double(rank + 1) }
+                ranks[question.id] = rank.map { $0 + 1 }
             }
             let count = Double(max(1, answerable.count))
             scores.append(ModeScore(
                 mode: mode, questions: answerable.count, recallAtK: recallSum / count, mrr: reciprocalSum / count,
-                missed: missed))
+                missed: missed, firstSourceRanks: ranks))
         }
         return Report(k: k, modes: scores)
     }
