@@ -142,7 +142,7 @@ public struct Asker: Sendable {
         phases.lap(firstToken == nil ? "prefill" : "decode")
         timings.phases = phases.phases
         let reply = Self.cleanReply(text)
-        if detector.isNotFound(reply) || !Self.hasWords(reply) {
+        if detector.isNotFound(reply) || !Self.statesSomething(reply) {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(
                 question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
@@ -198,8 +198,11 @@ public struct Asker: Sendable {
         return PreparedPrompt(messages: messages, items: items, tokens: tokens)
     }
 
-    /// Whether the reply says anything once citation markers are removed ("[2][3]" alone does not).
-    static func hasWords(_ reply: String) -> Bool {
+    /// Whether the reply states anything once citation markers are removed. "[2][3]" alone does not, and
+    /// neither does a reply whose every sentence breaks off where the fact should be ("Dana's passport
+    /// number is [1]."): a small model asked for something the sources lack often writes the question back
+    /// as a statement and leaves the gap, and showing that as an answer would claim a find that isn't there.
+    static func statesSomething(_ reply: String) -> Bool {
         var text = ""
         var from = reply.startIndex
         for marker in CitationResolver.markers(in: reply) {
@@ -207,8 +210,17 @@ public struct Asker: Sendable {
             from = marker.range.upperBound
         }
         text += reply[from...]
-        return !LexicalText.words(text).isEmpty
+        return LexicalText.sentences(in: text).contains { sentence in
+            guard let last = LexicalText.words(sentence).last else { return false }
+            return !danglingEndings.contains(last.lowercased())
+        }
     }
+
+    /// Words no complete English statement ends with: articles, copulas, "of" and possessives wait for
+    /// the noun or value that follows them.
+    static let danglingEndings: Set<String> = [
+        "a", "an", "the", "is", "are", "was", "were", "of", "my", "our", "your", "their", "its", "his", "her",
+    ]
 
     /// The reply without a leading "Answer:" label and surrounding whitespace.
     static func cleanReply(_ text: String) -> String {

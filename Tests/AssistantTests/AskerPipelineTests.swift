@@ -190,7 +190,20 @@ import Testing
         let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "[1][2]"), prompts: packagedLibrary)
         let result = try await asker.answer("Which router do we have?")
         #expect(!result.found)
-        #expect(Asker.hasWords("The router is an RT-AX86U [1]."))
-        #expect(!Asker.hasWords(" [1] [2, 3]. "))
+        #expect(Asker.statesSomething("The router is an RT-AX86U [1]."))
+        #expect(!Asker.statesSomething(" [1] [2, 3]. "))
+    }
+
+    @Test func aReplyThatBreaksOffWhereTheFactShouldBeIsNotAnAnswer() async throws {
+        let hits = [noteHit(1, path: "notes/travel.md", text: "Dana flies to Lisbon on Monday.", score: 0.9)]
+        let gap = "Dana Okafor's passport number is [1]."
+        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: gap), prompts: packagedLibrary)
+        let result = try await asker.answer("What is Dana's passport number?")
+        #expect(!result.found)
+        #expect(result.answer == AskResult.notFoundAnswer)
+        #expect(!Asker.statesSomething("The deposit was [2]. The contract number of [1]."))
+        // One complete sentence is enough, and words like "in" or "for" can end a real statement.
+        #expect(Asker.statesSomething("The number is [1]. Dana flies on Monday [1]."))
+        #expect(Asker.statesSomething("The keys are what the spare lock is for [1]."))
     }
 }
