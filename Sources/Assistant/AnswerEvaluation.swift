@@ -97,11 +97,19 @@ public struct AnswerEvaluation: Sendable {
         public var topScore: Double?
         public var seconds: Double
         public var firstTokenSeconds: Double?
+        /// Prompt size and the part of it that had to run through the model (not reused from a cache):
+        /// first-token time follows the second.
+        public var promptTokens: Int?
+        public var prefillTokens: Int?
+        /// Whether one of the answer sources made it into the model's context; false separates a retrieval or
+        /// packing miss from a model that had the fact and did not use it.
+        public var sourceInContext: Bool?
 
         enum CodingKeys: String, CodingKey {
             case id, answerable, found, answer, recallAt5 = "recall_at_5", hasKeyFacts = "has_key_facts"
             case forbiddenFound = "forbidden_found", citations, validCitations = "valid_citations"
             case topScore = "top_score", seconds, firstTokenSeconds = "first_token_seconds"
+            case promptTokens = "prompt_tokens", prefillTokens = "prefill_tokens", sourceInContext = "source_in_context"
         }
     }
 
@@ -166,7 +174,11 @@ public struct AnswerEvaluation: Sendable {
             id: item.id, answerable: item.answerable, found: result.found, answer: result.answer, recallAt5: recall,
             hasKeyFacts: result.found && item.keyFacts.allSatisfy { FactMatcher.contains(answer, fact: $0) },
             forbiddenFound: forbidden, citations: result.citations.count, validCitations: valid,
-            topScore: hits.map(\.score).max(), seconds: result.seconds, firstTokenSeconds: result.firstTokenSeconds)
+            topScore: hits.map(\.score).max(), seconds: result.seconds, firstTokenSeconds: result.firstTokenSeconds,
+            promptTokens: result.timings?.promptTokens,
+            prefillTokens: result.timings?.promptTokens.map { $0 - (result.timings?.reusedPromptTokens ?? 0) },
+            sourceInContext: item.answerable && !item.answerSources.isEmpty
+                ? result.sources.contains { item.isSource($0.hit) } : nil)
     }
 
     static func report(_ results: [ItemResult], model: String) -> Report {

@@ -31,11 +31,14 @@ struct AskCommand: AsyncParsableCommand {
         var startup = PhaseClock.sinceProcessStart().map { [$0] } ?? []
         var clock = PhaseClock()
         let workspace = try options.workspace()
+        // The chat model loads on the other core while the embedder loads and the index opens: the two
+        // loads are independent, and each is a good part of a one-question process's wait.
+        async let loading = workspace.makeGenerator(override: model)
         let embedder = try await workspace.makeEmbedder()
         clock.lap("embedder_load")
         let store = try workspace.openStore(embedder: embedder, create: false)
         clock.lap("index_open")
-        let generator = try await workspace.makeGenerator(override: model)
+        let generator = try await loading
         clock.lap("model_load")
         startup += clock.phases
         let asker = workspace.makeAsker(store: store, generator: generator, options: try askOptions(workspace))

@@ -207,3 +207,52 @@ import Testing
         #expect(Asker.statesSomething("The keys are what the spare lock is for [1]."))
     }
 }
+
+@Suite struct IdentifierAnswerCheckTests {
+    @Test(arguments: [
+        "What is Dana's passport number?", "What ticket number was the missing-photos bug?",
+        "What's the order ID for the chairs?", "Which tracking code did the courier send?",
+        "What is the plumber's phone number of record?",
+    ])
+    func recognisesIdentifierQuestions(_ question: String) {
+        #expect(IdentifierAnswerCheck.asksForIdentifier(question))
+    }
+
+    @Test(arguments: [
+        "How many organizations are in the beta?", "What is the total number of guests?",
+        "What number did she pick?", "When is the launch?", "What is the number of open bugs?",
+    ])
+    func otherQuestionsPassUnchecked(_ question: String) {
+        #expect(!IdentifierAnswerCheck.asksForIdentifier(question))
+        #expect(IdentifierAnswerCheck.accepts("Twelve, as of May [1].", question: question, sources: ["nothing"]))
+    }
+
+    @Test func anIdentifierMustBeSpelledOutBySomeSource() {
+        let question = "What ticket number was the missing-photos bug?"
+        let sources = ["<<<SOURCE [1] | 2026-05-02 | email \"Re: TP-4417 missing photos\"\nFixed in 1.4.2."]
+        #expect(IdentifierAnswerCheck.accepts("It was TP-4417 [1].", question: question, sources: sources))
+        #expect(!IdentifierAnswerCheck.accepts("It was TP-4471 [1].", question: question, sources: sources),
+                "an identifier no source contains was made up")
+        #expect(!IdentifierAnswerCheck.accepts("The ticket number is [1].", question: question, sources: sources))
+    }
+
+    @Test func moneyAndDatesAreNotIdentifiers() {
+        let question = "What is the contract number of the signed Cartograf agreement?"
+        let sources = ["Signed on 2026-06-30: EUR 54,000 per year, $1,200 setup, call at 14:30."]
+        for reply in [
+            "The contract number is EUR 54,000 per year [1].", "It is $1,200 [1].", "It was signed 2026-06-30 [1].",
+            "The call is at 14:30 [1].", "It is 54,000 euros [1].",
+        ] {
+            #expect(!IdentifierAnswerCheck.accepts(reply, question: question, sources: sources), "\(reply)")
+        }
+    }
+
+    @Test func aPriceGivenForAnIdentifierIsNotAnAnswer() async throws {
+        let hits = [noteHit(1, path: "notes/maps.md", text: "Cartograf: EUR 54,000 per year, contract attached.", score: 0.9)]
+        let reply = "The contract number of the signed Cartograf agreement is EUR 54,000 per year [1]."
+        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: reply), prompts: packagedLibrary)
+        let result = try await asker.answer("What is the contract number of the signed Cartograf agreement?")
+        #expect(!result.found)
+        #expect(result.citations.isEmpty)
+    }
+}

@@ -24,6 +24,13 @@ public final class BPETokenizer: TextTokenizer {
         var merged: Int32
     }
 
+    /// FNV-1a over `bytes`: stable, allocation-free, and spread well enough for a table checked on every hit.
+    private static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0100_0000_01b3 }
+        return h
+    }
+
     private struct WordCache {
         var entries: [[UInt8]: [Int32]] = [:]
         static let capacity = 65_536
@@ -41,15 +48,24 @@ public final class BPETokenizer: TextTokenizer {
     public init(vocabulary: TokenizerVocabulary, merges mergeList: [String], preTokenizer: PreTokenizer) {
         self.vocabulary = vocabulary
         self.preTokenizer = preTokenizer
-        var idOfText: [String: Int32] = [:]
-        idOfText.reserveCapacity(vocabulary.tokens.count)
+        // Token texts are looked up by a 64-bit hash of their UTF-8 bytes, checked against the text on a hit.
+        // String keys made building these tables most of a model's load time (151k tokens and merges for
+        // Qwen 2): String hashing normalizes Unicode and every key is a separate allocation. Tokens are byte
+        // strings anyway, so two canonically equivalent spellings stay different tokens, as in llama.cpp.
+        var idOfHash: [UInt64: Int32] = [:]
+        idOfHash.reserveCapacity(vocabulary.tokens.count)
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity(vocabulary.tokens.count)
+        var texts: [Int32] = []
         for (i, text) in vocabulary.tokens.enumerated() {
             let kind = vocabulary.kinds[i]
             switch kind {
             case .normal, .byte:
-                if idOfText[text] == nil { idOfText[text] = Int32(i) }
+                let hash = Self.hash(text.utf8)
+                if idOfHash[hash] == nil {
+                    idOfHash[hash] = Int32(i)
+                    texts.append(Int32(i))
+                }
                 pieces.append(ByteLevelAlphabet.bytes(ofToken: text))
             case .userDefined:
                 pieces.append(Array(text.utf8))
@@ -58,31 +74,43 @@ public final class BPETokenizer: TextTokenizer {
             }
         }
         self.pieces = pieces
+        let tokens = vocabulary.tokens
+        func id<Bytes: Collection<UInt8>>(of bytes: Bytes) -> Int32? {
+            guard let id = idOfHash[Self.hash(bytes)], tokens[Int(id)].utf8.elementsEqual(bytes) else { return nil }
+            return id
+        }
 
         var byteTokens = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
-            byteTokens[b] = idOfText[String(ByteLevelAlphabet.scalarForByte[b])] ?? vocabulary.unknownID ?? -1
+            byteTokens[b] = id(of: String(ByteLevelAlphabet.scalarForByte[b]).utf8) ?? vocabulary.unknownID ?? -1
         }
         self.byteTokens = byteTokens
 
         var table: [UInt64: MergeResult] = [:]
         table.reserveCapacity(mergeList.count)
+        var joined: [UInt8] = []
         for (rank, line) in mergeList.enumerated() {
-            guard let space = line.dropFirst().firstIndex(of: " ") else { continue }
-            let left = line[..<space]
-            let right = line[line.index(after: space)...]
-            guard let l = idOfText[String(left)], let r = idOfText[String(right)],
-                let m = idOfText[String(left) + String(right)]
-            else { continue }
-            let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
-            if table[key] == nil { table[key] = MergeResult(rank: Int32(rank), merged: m) }
+            var line = line
+            let entry: (key: UInt64, result: MergeResult)? = line.withUTF8 { bytes in
+                // The separator is the first space after the first byte (a left part may itself be a space).
+                guard bytes.count > 2, let space = bytes[1...].firstIndex(of: UInt8(ascii: " ")),
+                    let l = id(of: bytes[..<space]), let r = id(of: bytes[(space + 1)...])
+                else { return nil }
+                joined.removeAll(keepingCapacity: true)
+                joined += bytes[..<space]
+                joined += bytes[(space + 1)...]
+                guard let m = id(of: joined) else { return nil }
+                let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
+                return table[key] == nil ? (key, MergeResult(rank: Int32(rank), merged: m)) : nil
+            }
+            if let entry { table[entry.key] = entry.result }
         }
         self.merges = table
 
         var whole: [[UInt8]: Int32] = [:]
         if preTokenizer == .llama3 {
             // Llama 3's tokenizer ignores merges when a whole word is itself a vocabulary entry.
-            for id in idOfText.values { whole[pieces[Int(id)]] = id }
+            for id in texts { whole[pieces[Int(id)]] = id }
         }
         self.wholeWords = whole
         self.specials = SpecialTokenSplitter(tokens: vocabulary.tokens, kinds: vocabulary.kinds)
