@@ -144,9 +144,9 @@ extension IndexStore {
     /// preference instead); a calendar range ("in October") ranks documents dated inside it first without
     /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
     /// ranked list to the fusion. BM25 and vector candidates are fused by their standardized scores, per
-    /// document (`ScoreFusion.fuseByDocument`), filtered, ordered so each document's best chunk comes before any second chunk,
-    /// stripped of near-duplicates (same text, or mail quoting a better hit), and hits that stop
-    /// mid-thought are joined with the next chunk of their document.
+    /// document (`ScoreFusion.fuseByDocument`), filtered, ordered so each document's best chunk comes
+    /// before any second chunk, stripped of near-duplicates (same text, or mail quoting a better hit), and
+    /// hits that stop mid-thought are joined with the next chunk of their document.
     public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
         guard query.limit > 0 else { return [] }
         let intent = TemporalIntent.parse(query.text, now: now)
