@@ -51,6 +51,47 @@ enum ScoreFusion {
         return fused.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
     }
 
+    /// Document-level fusion: documents are ranked by fusing, per retriever, the score of the document's
+    /// best chunk; chunks of one document keep their chunk-level fused order (`fuse`). Every chunk of a
+    /// document gets the document's fused score, its order inside the document decides among them.
+    ///
+    /// Why documents: a question asks about a note or a message, and chunks are only where we cut it. BM25
+    /// often likes one chunk of a note (the one repeating the question's words) and the vectors another (the
+    /// one saying the same thing in other words); chunk by chunk, each of them counts once with a missing
+    /// score from the other retriever, and a document matched well by both loses to one matched by a single
+    /// chunk both happen to like. Per document, both retrievers' evidence adds up. The pools are the
+    /// retrievers' chunk pools, so a document takes part as soon as one of its chunks is a candidate, and a
+    /// document absent from one retriever's pool scores its last kept document there, as with chunks.
+    /// `documentOf` maps chunk ids to document ids; chunks it does not know (gone since the search began)
+    /// are left out.
+    static func fuseByDocument(_ lists: [ScoredList], documentOf: [Int64: Int64]) -> [(id: Int64, score: Double)] {
+        let chunkOrder = fuse(lists)
+        let documentScores = Dictionary(
+            fuse(lists.map { bestChunkPerDocument($0, documentOf: documentOf) }).map { ($0.id, $0.score) },
+            uniquingKeysWith: max)
+        var position: [Int64: Int] = [:]
+        for (index, item) in chunkOrder.enumerated() { position[item.id] = index }
+        let ranked = chunkOrder.compactMap { item -> (id: Int64, score: Double)? in
+            guard let document = documentOf[item.id], let score = documentScores[document] else { return nil }
+            return (id: item.id, score: score)
+        }
+        return ranked.sorted {
+            $0.score != $1.score ? $0.score > $1.score : (position[$0.id] ?? 0) < (position[$1.id] ?? 0)
+        }
+    }
+
+    /// A chunk list as a document list: each document with its best chunk's score, best first.
+    private static func bestChunkPerDocument(_ list: ScoredList, documentOf: [Int64: Int64]) -> ScoredList {
+        var best: [Int64: Double] = [:]
+        for item in list.items {
+            guard let document = documentOf[item.id] else { continue }
+            best[document] = max(best[document] ?? -.infinity, item.score)
+        }
+        return ScoredList(items: best.map { (id: $0.key, score: $0.value) }.sorted {
+            $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id
+        })
+    }
+
     private static func weight(_ weights: [Double]?, _ index: Int) -> Double {
         weights.flatMap { index < $0.count ? $0[index] : nil } ?? 1
     }
@@ -102,10 +143,10 @@ extension IndexStore {
     /// "since May") becomes a date filter unless the query sets one (and if nothing matches inside it, a
     /// preference instead); a calendar range ("in October") ranks documents dated inside it first without
     /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
-    /// ranked list to the fusion. BM25 and vector candidates are fused by their standardized scores
-    /// (`ScoreFusion`), filtered, ordered so each document's best chunk comes before any second chunk,
-    /// stripped of near-duplicates (same text, or mail quoting a better hit), and hits that stop
-    /// mid-thought are joined with the next chunk of their document.
+    /// ranked list to the fusion. BM25 and vector candidates are fused by their standardized scores, per
+    /// document (`ScoreFusion.fuseByDocument`), filtered, ordered so each document's best chunk comes
+    /// before any second chunk, stripped of near-duplicates (same text, or mail quoting a better hit), and
+    /// hits that stop mid-thought are joined with the next chunk of their document.
     public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
         guard query.limit > 0 else { return [] }
         let intent = TemporalIntent.parse(query.text, now: now)
@@ -139,10 +180,16 @@ extension IndexStore {
         if mode != .bm25, let vectorList = try vectorCandidates(text: text, filters: filters, limit: poolSize) {
             retrieved.append(vectorList)
         }
-        let scored = ScoreFusion.fuse(retrieved)
+        var candidates: [Int64] = []
+        var seenCandidates = Set<Int64>()
+        for list in retrieved {
+            for item in list.items where seenCandidates.insert(item.id).inserted { candidates.append(item.id) }
+        }
+        guard !candidates.isEmpty else { return [] }
+        var rows = try candidateRows(candidates)
+        let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: rows.mapValues(\.documentID))
         let topical = scored.map(\.id)
         guard !topical.isEmpty else { return [] }
-        var rows = try candidateRows(topical)
         func newestFirst(_ a: Int64, _ b: Int64) -> Bool {
             let l = rows[a]?.date ?? -.infinity, r = rows[b]?.date ?? -.infinity
             return l != r ? l > r : a < b

@@ -128,6 +128,33 @@ import Ingest
         #expect(fused.firstIndex { $0.id == 9 }! < fused.firstIndex { $0.id == 3 }!)
     }
 
+    @Test func documentFusionAddsUpEvidenceFromDifferentChunksOfOneDocument() {
+        // Document 100 is BM25's best through chunk 1 and the vectors' best through chunk 2; document 200's
+        // chunk 3 is second in both lists. Chunk by chunk, 1 and 2 each miss one retriever and 3 wins.
+        let bm25 = ScoredList(items: [(1, 10.0), (3, 8.0), (4, 2.0), (5, 1.5), (6, 1.0)])
+        let vector = ScoredList(items: [(2, 0.90), (3, 0.85), (4, 0.30), (5, 0.25), (6, 0.20)])
+        let documentOf: [Int64: Int64] = [1: 100, 2: 100, 3: 200, 4: 300, 5: 400, 6: 500]
+        #expect(ScoreFusion.fuse([bm25, vector]).first?.id == 3)
+        // Per document, 100 is first in both retrievers, so both of its chunks come before chunk 3, in
+        // their chunk-level fused order, carrying the document's score.
+        let fused = ScoreFusion.fuseByDocument([bm25, vector], documentOf: documentOf)
+        let chunkOrder = ScoreFusion.fuse([bm25, vector]).map(\.id).filter { $0 == 1 || $0 == 2 }
+        #expect(fused.map(\.id) == chunkOrder + [3, 4, 5, 6])
+        #expect(fused[0].score == fused[1].score)
+        #expect(fused[1].score > fused[2].score)
+        #expect(fused.allSatisfy { $0.score > 0 && $0.score < 1 })
+    }
+
+    @Test func documentFusionOfOneListRanksDocumentsByTheirBestChunk() {
+        // Chunks 7 and 8 belong to document 20, whose best chunk (7) beats document 10's only chunk.
+        let single = ScoredList(items: [(7, 5.0), (9, 4.0), (8, 1.0)])
+        let fused = ScoreFusion.fuseByDocument([single], documentOf: [7: 20, 8: 20, 9: 10])
+        #expect(fused.map(\.id) == [7, 8, 9])
+        // A chunk whose document is unknown (deleted since the search began) is left out.
+        #expect(ScoreFusion.fuseByDocument([single], documentOf: [7: 20, 9: 10]).map(\.id) == [7, 9])
+        #expect(ScoreFusion.fuseByDocument([], documentOf: [:]).isEmpty)
+    }
+
     @Test func scoreFusionOfOneListKeepsItsOrder() {
         let single = ScoredList(items: [(4, 0.9), (8, 0.7), (6, 0.2)])
         #expect(ScoreFusion.fuse([single]).map(\.id) == [4, 8, 6])
