@@ -11,7 +11,10 @@ public protocol RelevanceScorer: Sendable {
     func similarities(question: String, hits: [SearchHit]) throws -> [Double]
 }
 
-/// Cosine similarity between the embedded question and each embedded hit text (the index's own embedder).
+/// Cosine similarity between the embedded question and each hit (the index's own embedder).
+///
+/// Hits from a vector search already carry it (`SearchHit.similarity`, against the vector stored at index
+/// time), so nothing is embedded again; otherwise the question and the hit texts are embedded here.
 public struct EmbeddingRelevanceScorer: RelevanceScorer {
     public var embedder: any Embedder
 
@@ -21,6 +24,8 @@ public struct EmbeddingRelevanceScorer: RelevanceScorer {
 
     public func similarities(question: String, hits: [SearchHit]) throws -> [Double] {
         guard !hits.isEmpty else { return [] }
+        let stored = hits.compactMap(\.similarity)
+        if stored.count == hits.count { return stored }
         let vectors = try embedder.embed([question] + hits.map { $0.title + "\n" + $0.text })
         guard vectors.count == hits.count + 1, let query = vectors.first else { return hits.map { _ in 0 } }
         return vectors.dropFirst().map { Self.cosine(query, $0) }

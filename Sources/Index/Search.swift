@@ -177,8 +177,10 @@ extension IndexStore {
         if mode != .vector {
             retrieved.append(try bm25Candidates(text: text, filters: filters, limit: poolSize))
         }
-        if mode != .bm25, let vectorList = try vectorCandidates(text: text, filters: filters, limit: poolSize) {
-            retrieved.append(vectorList)
+        var vectors: VectorCandidates?
+        if mode != .bm25, let found = try vectorCandidates(text: text, filters: filters, limit: poolSize) {
+            retrieved.append(found.list)
+            vectors = found
         }
         var candidates: [Int64] = []
         var seenCandidates = Set<Int64>()
@@ -239,7 +241,11 @@ extension IndexStore {
         }
         for (id, score) in laterChunks where kept.count < limit { keep(id, score) }
         rows.removeAll()
-        return try kept.map { try joinNeighbor($0) }
+        return try kept.map { row in
+            var hit = try joinNeighbor(row)
+            hit.similarity = vectors?.similarity(of: row.chunkID)
+            return hit
+        }
     }
 
     /// BM25 candidates with their relevance (FTS5's bm25() negated, so higher is better).
@@ -260,8 +266,20 @@ extension IndexStore {
         return ScoredList(items: rows.map { (id: $0[0] as Int64, score: -($0[1] as Double)) })
     }
 
+    /// The vector half of a search: the nearest chunks, and the query and matrix to measure any other.
+    private struct VectorCandidates {
+        var list: ScoredList
+        var query: [Float]
+        var matrix: VectorMatrix
+
+        func similarity(of chunkID: Int64) -> Double? {
+            if let scored = list.items.first(where: { $0.id == chunkID }) { return scored.score }
+            return matrix.cosine(of: chunkID, to: query).map(Double.init)
+        }
+    }
+
     /// Nearest chunks by cosine, or nil when there is no embedder or no vector for its model yet.
-    private func vectorCandidates(text: String, filters: SearchFilters, limit: Int) throws -> ScoredList? {
+    private func vectorCandidates(text: String, filters: SearchFilters, limit: Int) throws -> VectorCandidates? {
         guard let embedder else { return nil }
         guard let matrix = try currentMatrix(model: embedder.modelID, dimensions: embedder.dimensions), matrix.count > 0 else {
             return nil
@@ -275,8 +293,9 @@ extension IndexStore {
         guard let queryVector = vectors.first, queryVector.count == matrix.dimensions else {
             throw StoreError.embedding(detail: "\(embedder.modelID) returned no \(matrix.dimensions)-number vector for the query")
         }
-        return ScoredList(items: try nearestChunks(to: queryVector, in: matrix, filters: filters, limit: limit)
+        let list = ScoredList(items: try nearestChunks(to: queryVector, in: matrix, filters: filters, limit: limit)
             .map { (id: $0.chunkID, score: Double($0.score)) })
+        return VectorCandidates(list: list, query: queryVector, matrix: matrix)
     }
 
     /// The chunks whose stored vectors (of `model`) are closest to `vector`, best first, honouring the

@@ -49,10 +49,15 @@ public struct SearchHit: Sendable, Equatable {
     /// Heading path joined with " > " (notes).
     public var heading: String?
     public var text: String
+    /// Cosine similarity between the query and this chunk's stored vector, when the search used vectors:
+    /// an absolute measure of closeness (unlike `score`, which is relative to the query's other candidates)
+    /// that a caller can threshold without embedding the text again.
+    public var similarity: Double?
 
     public init(
         chunkID: Int64, documentID: Int64, score: Double, kind: DocumentKind, path: String, lineStart: Int,
-        lineEnd: Int, messageID: String?, title: String, from: String?, date: Date?, heading: String?, text: String
+        lineEnd: Int, messageID: String?, title: String, from: String?, date: Date?, heading: String?, text: String,
+        similarity: Double? = nil
     ) {
         self.chunkID = chunkID
         self.documentID = documentID
@@ -67,6 +72,7 @@ public struct SearchHit: Sendable, Equatable {
         self.date = date
         self.heading = heading
         self.text = text
+        self.similarity = similarity
     }
 }
 

@@ -47,6 +47,15 @@ public struct VectorMatrix: Sendable {
         return low < chunkIDs.count && chunkIDs[low] == chunkID ? low : nil
     }
 
+    /// Cosine between `query` and the stored vector of `chunkID`, or nil when the chunk has none.
+    public func cosine(of chunkID: Int64, to query: [Float]) -> Float? {
+        guard query.count == dimensions, let row = row(of: chunkID) else { return nil }
+        let unit = Self.normalized(query)
+        var dot: Float = 0
+        for i in 0..<dimensions { dot += floats[row * dimensions + i] * unit[i] }
+        return dot
+    }
+
     /// The `limit` rows most similar to `query` (cosine), best first, ties broken by smaller chunk id.
     ///
     /// `allowed`, when given, has one flag per row; rows flagged false are never returned. Large matrices
