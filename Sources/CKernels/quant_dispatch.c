@@ -144,3 +144,20 @@ void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values,
         for (int i = 0; i < hd; i++) out[i] += p * qk_half_to_float(v[i]);
     }
 }
+
+void qk_attend_group_f16(const float *q, size_t q_stride, const uint16_t *keys, const uint16_t *values,
+                         size_t kv_stride, int head_dim, int group, int ntok, int first_visible, float scale,
+                         float *scratch, float *out, size_t out_stride) {
+#ifdef QK_X86
+    if (has_vnni() && head_dim % 16 == 0 && head_dim <= 256 && group >= 1 && group <= 16) {
+        qk_attend_group_f16_avx512(q, q_stride, keys, values, kv_stride, head_dim, group, ntok, first_visible, scale,
+                                   scratch, out, out_stride);
+        return;
+    }
+#endif
+    // Elsewhere the one-query kernel (AVX2 or scalar) per row: it only needs `visible` floats of scratch.
+    for (int t = 0; t < ntok; t++)
+        for (int h = 0; h < group; h++)
+            qk_attend_f16(q + (size_t)t * q_stride + (size_t)h * head_dim, keys, values, kv_stride, head_dim,
+                          first_visible + t, scale, scratch, out + (size_t)t * out_stride + (size_t)h * head_dim);
+}

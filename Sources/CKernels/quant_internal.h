@@ -28,6 +28,9 @@ void qk_f32_to_f16_avx2(const float *x, uint16_t *out, int n);
 void qk_swiglu_avx512(float *gate, const float *up, int n);
 void qk_attend_f16_avx512(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
                           int visible, float scale, float *scores, float *out);
+void qk_attend_group_f16_avx512(const float *q, size_t q_stride, const uint16_t *keys, const uint16_t *values,
+                                size_t kv_stride, int head_dim, int group, int ntok, int first_visible, float scale,
+                                float *scratch, float *out, size_t out_stride);
 void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
                         int visible, float scale, float *scores, float *out);
 #endif

@@ -118,6 +118,102 @@ QK_TGT void qk_attend_f16_avx512(const float *q, const uint16_t *keys, const uin
     for (int i = 0; i < nv; i++) _mm512_storeu_ps(out + 16 * i, acc[i]);
 }
 
+/// Prefill attention for the query heads that share one KV head: lanes are (token, head) query rows, up to
+/// 16 of them, so every key and value is converted from f16 once for all of them (the one-query kernel
+/// converts it once per query head), and the softmax runs across keys lane by lane.
+///
+/// Bit for bit the result of qk_attend_f16_avx512 on each row: a prompt's logits must not depend on which
+/// kernel ran it (the fixture tests sit close to their tolerance, and a cached prefix must reproduce a cold
+/// run), so every sum keeps that kernel's order. Its dot of q and a key is 16 lane sums (an FMA chain over
+/// the head_dim/16 vectors) folded pairwise: keys in full groups of four as ((f0+f1)+(f2+f3)) +
+/// ((f4+f5)+(f6+f7)) with f_m = lane m + lane m+8, the last visible%4 keys as a horizontal reduction,
+/// ((f0+f4)+(f2+f6)) + ((f1+f5)+(f3+f7)); its softmax total is 16 running sums over keys j = lane mod 16,
+/// reduced the second way. Here each of those partial sums is a vector over the rows.
+/// head_dim a multiple of 16, at most 256.
+QK_TGT void qk_attend_group_f16_avx512(const float *q, size_t q_stride, const uint16_t *keys, const uint16_t *values,
+                                       size_t kv_stride, int head_dim, int group, int ntok, int first_visible,
+                                       float scale, float *scratch, float *out, size_t out_stride) {
+    enum { LANES = 16, MAXD = 256 };
+    const int per = LANES / group, nv = head_dim / 16;  // tokens per sweep, vectors per head
+    for (int t0 = 0; t0 < ntok; t0 += per) {
+        const int nt = ntok - t0 < per ? ntok - t0 : per, rows = nt * group;
+        const int visible = first_visible + t0 + nt - 1;  // keys the last token of the sweep sees
+        // qt[d] = dimension d of every row's query, rounded to f16; unused lanes stay 0.
+        __attribute__((aligned(64))) float qt[MAXD][LANES];
+        __attribute__((aligned(64))) int32_t seen[LANES], tail[LANES];  // keys each lane sees; its last partial four
+        memset(qt, 0, sizeof(float) * LANES * (size_t)head_dim);
+        for (int r = 0; r < LANES; r++) seen[r] = visible;
+        for (int r = 0; r < rows; r++) {
+            const float *qr = q + (size_t)(t0 + r / group) * q_stride + (size_t)(r % group) * head_dim;
+            for (int d = 0; d < head_dim; d++) qt[d][r] = _cvtsh_ss(_cvtss_sh(qr[d], _MM_FROUND_TO_NEAREST_INT));
+            seen[r] = first_visible + t0 + r / group;
+        }
+        for (int r = 0; r < LANES; r++) tail[r] = seen[r] & ~3;
+        int first_tail = visible;
+        for (int r = 0; r < LANES; r++) first_tail = tail[r] < first_tail ? tail[r] : first_tail;
+        const __m512i vseen = _mm512_load_si512((const void *)seen), vtail = _mm512_load_si512((const void *)tail);
+        const __m512 vscale = _mm512_set1_ps(scale);
+        // Scores: scratch[j * 16 + lane]; keys a lane does not see get -inf.
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < visible; j++) {
+            __attribute__((aligned(64))) float kf[MAXD];
+            for (int i = 0; i < nv; i++)
+                _mm512_store_ps(kf + 16 * i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(keys + (size_t)j * kv_stride + 16 * i))));
+            __m512 part[16];
+            for (int l = 0; l < 16; l++) part[l] = _mm512_mul_ps(_mm512_load_ps(qt[l]), _mm512_set1_ps(kf[l]));
+            for (int i = 1; i < nv; i++)
+                for (int l = 0; l < 16; l++)
+                    part[l] = _mm512_fmadd_ps(_mm512_load_ps(qt[16 * i + l]), _mm512_set1_ps(kf[16 * i + l]), part[l]);
+            __m512 f[8];
+            for (int m = 0; m < 8; m++) f[m] = _mm512_add_ps(part[m], part[m + 8]);
+            __m512 dot = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(f[0], f[1]), _mm512_add_ps(f[2], f[3])),
+                                       _mm512_add_ps(_mm512_add_ps(f[4], f[5]), _mm512_add_ps(f[6], f[7])));
+            if (j >= first_tail) {
+                __m512 reduced = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(f[0], f[4]), _mm512_add_ps(f[2], f[6])),
+                                               _mm512_add_ps(_mm512_add_ps(f[1], f[5]), _mm512_add_ps(f[3], f[7])));
+                dot = _mm512_mask_mov_ps(dot, _mm512_cmp_epi32_mask(_mm512_set1_epi32(j), vtail, _MM_CMPINT_NLT), reduced);
+            }
+            __mmask16 sees = _mm512_cmp_epi32_mask(_mm512_set1_epi32(j), vseen, _MM_CMPINT_LT);
+            __m512 v = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), sees, _mm512_mul_ps(dot, vscale));
+            mx = _mm512_max_ps(mx, v);
+            _mm512_storeu_ps(scratch + (size_t)j * LANES, v);
+        }
+        // Softmax down each lane; unseen keys give e = 0, which adds nothing to any sum below.
+        __m512 total[16];
+        for (int l = 0; l < 16; l++) total[l] = _mm512_setzero_ps();
+        for (int j = 0; j < visible; j++) {
+            __m512 e = qk_exp512(_mm512_sub_ps(_mm512_loadu_ps(scratch + (size_t)j * LANES), mx));
+            _mm512_storeu_ps(scratch + (size_t)j * LANES, e);
+            total[j % 16] = _mm512_add_ps(total[j % 16], e);
+        }
+        for (int m = 0; m < 8; m++) total[m] = _mm512_add_ps(total[m], total[m + 8]);
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(total[0], total[4]), _mm512_add_ps(total[2], total[6])),
+                                         _mm512_add_ps(_mm512_add_ps(total[1], total[5]), _mm512_add_ps(total[3], total[7])));
+        const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
+        for (int j = 0; j < visible; j++) {
+            __m512 pr = _mm512_mul_ps(_mm512_loadu_ps(scratch + (size_t)j * LANES), inv);
+            _mm512_storeu_ps(scratch + (size_t)j * LANES, _mm512_cvtph_ps(_mm512_cvtps_ph(pr, _MM_FROUND_TO_NEAREST_INT)));
+        }
+        // out[row][d] = sum_j p[j][row] * v[j][d], 16 dimensions at a time: one accumulator per dimension.
+        for (int d0 = 0; d0 < head_dim; d0 += 16) {
+            __m512 acc[16];
+            for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+            for (int j = 0; j < visible; j++) {
+                __attribute__((aligned(64))) float vf[16];
+                _mm512_store_ps(vf, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(values + (size_t)j * kv_stride + d0))));
+                __m512 pj = _mm512_loadu_ps(scratch + (size_t)j * LANES);
+                for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(pj, _mm512_set1_ps(vf[i]), acc[i]);
+            }
+            __attribute__((aligned(64))) float o[16][LANES];
+            for (int i = 0; i < 16; i++) _mm512_store_ps(o[i], acc[i]);
+            for (int r = 0; r < rows; r++) {
+                float *orow = out + (size_t)(t0 + r / group) * out_stride + (size_t)(r % group) * head_dim + d0;
+                for (int i = 0; i < 16; i++) orow[i] = o[i][r];
+            }
+        }
+    }
+}
+
 #undef QK_TILE
 #undef QK_SFX
 #undef QK_TGT
