@@ -10,8 +10,9 @@ public final class InferenceSession {
     public let contextLength: Int
     /// Tokens processed so far (the next token's position).
     public private(set) var position = 0
-    /// Tokens processed together during prefill: each weight row is read once per batch.
-    public static let batchSize = 64
+    /// Tokens processed together during prefill: each weight row is read and unpacked once per batch. 128
+    /// rather than 64 took 8 % less matmul CPU time per token (one thread, Qwen2.5-0.5B's shapes).
+    public static let batchSize = 128
 
     private let hp: ModelHyperparameters
     private let pool: WorkerPool
