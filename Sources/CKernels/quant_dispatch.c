@@ -31,6 +31,31 @@ void qk_quantize_act(const float *x, int n, int8_t *q, float *d, float *s) {
     qk_quantize_act_scalar(x, n, q, d, s);
 }
 
+void qk_quantize_act_k(const float *x, int n, int8_t *q, float *d, float *s) {
+    if (n % 256 != 0) {
+        qk_quantize_act(x, n, q, d, s);
+        return;
+    }
+#ifdef QK_X86
+    if (has_vnni()) { qk_quantize_act_k_avx512(x, n, q, d, s); return; }
+#endif
+    qk_quantize_act_k_scalar(x, n, q, d, s);
+}
+
+int qk_quantize_act_k_using(int path, const float *x, int n, int8_t *q, float *d, float *s) {
+    if (n % 256 != 0) return 0;
+    switch (path) {
+    case QK_PATH_SCALAR: qk_quantize_act_k_scalar(x, n, q, d, s); return 1;
+#ifdef QK_X86
+    case QK_PATH_VNNI:
+        if (!has_vnni()) return 0;
+        qk_quantize_act_k_avx512(x, n, q, d, s);
+        return 1;
+#endif
+    default: return 0;
+    }
+}
+
 static void matmul_scalar(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                           const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                           float *out, size_t out_stride) {

@@ -214,6 +214,25 @@ struct RandomBlocks {
         for i in 0..<n { #expect(abs(Float(q[i]) * d[i / 32] - x[i]) <= abs(d[i / 32]) / 2 + 1e-6) }
     }
 
+    /// The AVX-512 Q8_K quantizer against the scalar one, byte for byte: blocks with ties for the peak (the
+    /// first one must win), an all-zero block, and wide and narrow ranges.
+    @Test func vectorKQuantizerMatchesScalar() {
+        let n = 4 * 256
+        var rng = RandomBlocks(state: 31)
+        var x = (0..<n).map { i in rng.float(-1...1) * (i < 512 ? 40 : 0.01) }
+        x[3] = 2 * 40
+        x[200] = -2 * 40  // ties with x[3] in magnitude: x[3] sets the sign
+        for i in 256..<512 { x[i] = 0 }
+        var q1 = [Int8](repeating: 0, count: n), d1 = [Float](repeating: 0, count: n / 32), s1 = d1
+        var q2 = q1, d2 = d1, s2 = d1
+        #expect(qk_quantize_act_k_using(Int32(QK_PATH_SCALAR), x, Int32(n), &q1, &d1, &s1) == 1)
+        guard qk_quantize_act_k_using(Int32(QK_PATH_VNNI), x, Int32(n), &q2, &d2, &s2) == 1 else { return }
+        #expect(q1 == q2)
+        #expect(d1.map(\.bitPattern) == d2.map(\.bitPattern))
+        #expect(s1.map(\.bitPattern) == s2.map(\.bitPattern))
+        #expect(q1[3] == -128 && q1[200] == 127)
+    }
+
     /// f16 attention: one head over a few positions against a plain softmax-weighted sum.
     @Test func attendsOverF16Cache() {
         let hd = 64, positions = 7

@@ -58,6 +58,10 @@ int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, 
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                     float *out, size_t out_stride);
 
+/// `qk_quantize_act_k` with a forced body (QK_PATH_SCALAR, or QK_PATH_VNNI for the AVX-512 one); returns 0
+/// (and computes nothing) when this CPU cannot run it.
+int qk_quantize_act_k_using(int path, const float *x, int n, int8_t *q, float *d, float *s);
+
 // ---- f32 helpers of a transformer layer ----
 
 /// out = x / rms(x) * weight.
