@@ -195,10 +195,15 @@ QK_TGT void qk_attend_group_f16_avx512(const float *q, size_t q_stride, const ui
         const __m512 vscale = _mm512_set1_ps(scale);
         // Scores: scratch[j * 16 + lane]; keys a lane does not see get -inf.
         __m512 mx = _mm512_set1_ps(-INFINITY);
+        // Keys and values are converted 16 at a time ahead of their use: a broadcast load right after the
+        // store that wrote it waits for the store, which cost 14 % here.
+        __attribute__((aligned(64))) float kfb[16][MAXD];
         for (int j = 0; j < visible; j++) {
-            __attribute__((aligned(64))) float kf[MAXD];
-            for (int i = 0; i < nv; i++)
-                _mm512_store_ps(kf + 16 * i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(keys + (size_t)j * kv_stride + 16 * i))));
+            if (j % 16 == 0)
+                for (int u = 0; u < 16 && j + u < visible; u++)
+                    for (int i = 0; i < nv; i++)
+                        _mm512_store_ps(kfb[u] + 16 * i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(keys + (size_t)(j + u) * kv_stride + 16 * i))));
+            const float *kf = kfb[j % 16];
             __m512 part[16];
             for (int l = 0; l < 16; l++) part[l] = _mm512_mul_ps(_mm512_load_ps(qt[l]), _mm512_set1_ps(kf[l]));
             for (int i = 1; i < nv; i++)
@@ -238,9 +243,12 @@ QK_TGT void qk_attend_group_f16_avx512(const float *q, size_t q_stride, const ui
         for (int d0 = 0; d0 < head_dim; d0 += 16) {
             __m512 acc[16];
             for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+            __attribute__((aligned(64))) float vfb[16][16];
             for (int j = 0; j < visible; j++) {
-                __attribute__((aligned(64))) float vf[16];
-                _mm512_store_ps(vf, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(values + (size_t)j * kv_stride + d0))));
+                if (j % 16 == 0)
+                    for (int u = 0; u < 16 && j + u < visible; u++)
+                        _mm512_store_ps(vfb[u], _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(values + (size_t)(j + u) * kv_stride + d0))));
+                const float *vf = vfb[j % 16];
                 __m512 pj = _mm512_loadu_ps(scratch + (size_t)j * LANES);
                 for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(pj, _mm512_set1_ps(vf[i]), acc[i]);
             }
