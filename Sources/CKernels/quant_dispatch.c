@@ -31,6 +31,31 @@ void qk_quantize_act(const float *x, int n, int8_t *q, float *d, float *s) {
     qk_quantize_act_scalar(x, n, q, d, s);
 }
 
+void qk_quantize_act_k(const float *x, int n, int8_t *q, float *d, float *s) {
+    if (n % 256 != 0) {
+        qk_quantize_act(x, n, q, d, s);
+        return;
+    }
+#ifdef QK_X86
+    if (has_vnni()) { qk_quantize_act_k_avx512(x, n, q, d, s); return; }
+#endif
+    qk_quantize_act_k_scalar(x, n, q, d, s);
+}
+
+int qk_quantize_act_k_using(int path, const float *x, int n, int8_t *q, float *d, float *s) {
+    if (n % 256 != 0) return 0;
+    switch (path) {
+    case QK_PATH_SCALAR: qk_quantize_act_k_scalar(x, n, q, d, s); return 1;
+#ifdef QK_X86
+    case QK_PATH_VNNI:
+        if (!has_vnni()) return 0;
+        qk_quantize_act_k_avx512(x, n, q, d, s);
+        return 1;
+#endif
+    default: return 0;
+    }
+}
+
 static void matmul_scalar(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                           const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                           float *out, size_t out_stride) {
@@ -143,4 +168,21 @@ void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values,
         float p = qk_half_to_float(qk_float_to_half(scores[j]));
         for (int i = 0; i < hd; i++) out[i] += p * qk_half_to_float(v[i]);
     }
+}
+
+void qk_attend_group_f16(const float *q, size_t q_stride, const uint16_t *keys, const uint16_t *values,
+                         size_t kv_stride, int head_dim, int group, int ntok, int first_visible, float scale,
+                         float *scratch, float *out, size_t out_stride) {
+#ifdef QK_X86
+    if (has_vnni() && head_dim % 16 == 0 && head_dim <= 256 && group >= 1 && group <= 16) {
+        qk_attend_group_f16_avx512(q, q_stride, keys, values, kv_stride, head_dim, group, ntok, first_visible, scale,
+                                   scratch, out, out_stride);
+        return;
+    }
+#endif
+    // Elsewhere the one-query kernel (AVX2 or scalar) per row: it only needs `visible` floats of scratch.
+    for (int t = 0; t < ntok; t++)
+        for (int h = 0; h < group; h++)
+            qk_attend_f16(q + (size_t)t * q_stride + (size_t)h * head_dim, keys, values, kv_stride, head_dim,
+                          first_visible + t, scale, scratch, out + (size_t)t * out_stride + (size_t)h * head_dim);
 }

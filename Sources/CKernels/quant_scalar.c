@@ -22,11 +22,7 @@ void qk_quantize_act_scalar(const float *x, int n, int8_t *q, float *d, float *s
     }
 }
 
-void qk_quantize_act_k(const float *x, int n, int8_t *q, float *d, float *s) {
-    if (n % 256 != 0) {
-        qk_quantize_act(x, n, q, d, s);
-        return;
-    }
+void qk_quantize_act_k_scalar(const float *x, int n, int8_t *q, float *d, float *s) {
     for (int c = 0; c < n; c += 256) {
         const float *xc = x + c;
         // The element of largest magnitude maps to -128 (its sign kept), as llama.cpp's Q8_K does.

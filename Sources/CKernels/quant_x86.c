@@ -61,6 +61,46 @@ QK_TGT void qk_swiglu_avx512(float *gate, const float *up, int n) {
     }
 }
 
+/// qk_quantize_act_k_scalar with 512-bit vectors, the same bytes and scales bit for bit: the peak is the
+/// first element of largest magnitude, and the rounding goes through the same float mantissa trick with a
+/// separate multiply and add (an FMA would round once instead of twice). In prefill it quantizes every
+/// token's 4864-wide FFN activation, where the scalar peak search, a branch per element, did not vectorize.
+QK_TGT void qk_quantize_act_k_avx512(const float *x, int n, int8_t *q, float *d, float *s) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    for (int c = 0; c < n; c += 256) {
+        const float *xc = x + c;
+        __m512 m = _mm512_setzero_ps();
+        // max_ps returns its second operand when the first is NaN: NaNs are skipped, as `a > amax` skips them.
+        for (int i = 0; i < 256; i += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xc + i)), m);
+        float amax = _mm512_reduce_max_ps(m), peak = 0;
+        if (amax > 0) {
+            const __m512 va = _mm512_set1_ps(amax);
+            for (int i = 0; i < 256; i += 16) {
+                __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(xc + i)), va, _CMP_EQ_OQ);
+                if (hit) {
+                    peak = xc[i + __builtin_ctz((unsigned)hit)];
+                    break;
+                }
+            }
+        }
+        float inv = amax > 0 ? -128.0f / peak : 0.0f, scale = amax > 0 ? 1.0f / inv : 0.0f;
+        const __m512 vinv = _mm512_set1_ps(inv);
+        for (int b = 0; b < 8; b++) {
+            int sum = 0;
+            for (int h = 0; h < 32; h += 16) {
+                __m512 shifted = _mm512_add_ps(_mm512_mul_ps(vinv, _mm512_loadu_ps(xc + 32 * b + h)), magic);
+                __m512i v = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x007FFFFF)),
+                                             _mm512_set1_epi32(0x00400000));
+                v = _mm512_min_epi32(v, _mm512_set1_epi32(127));
+                _mm_storeu_si128((__m128i *)(q + c + 32 * b + h), _mm512_cvtepi32_epi8(v));
+                sum += _mm512_reduce_add_epi32(v);
+            }
+            d[c / 32 + b] = scale;
+            s[c / 32 + b] = scale * (float)sum;
+        }
+    }
+}
+
 /// qk_attend_f16_avx2 with 512-bit vectors (head_dim a multiple of 16): half the conversions and FMAs per
 /// key, and the exponentials of the softmax vectorized. Same roundings: q and the probabilities to f16.
 QK_TGT void qk_attend_f16_avx512(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
@@ -116,6 +156,110 @@ QK_TGT void qk_attend_f16_avx512(const float *q, const uint16_t *keys, const uin
     }
 #undef QK_KEY
     for (int i = 0; i < nv; i++) _mm512_storeu_ps(out + 16 * i, acc[i]);
+}
+
+/// Prefill attention for the query heads that share one KV head: lanes are (token, head) query rows, up to
+/// 16 of them, so every key and value is converted from f16 once for all of them (the one-query kernel
+/// converts it once per query head), and the softmax runs across keys lane by lane.
+///
+/// Bit for bit the result of qk_attend_f16_avx512 on each row: a prompt's logits must not depend on which
+/// kernel ran it (the fixture tests sit close to their tolerance, and a cached prefix must reproduce a cold
+/// run), so every sum keeps that kernel's order. Its dot of q and a key is 16 lane sums (an FMA chain over
+/// the head_dim/16 vectors) folded pairwise: keys in full groups of four as ((f0+f1)+(f2+f3)) +
+/// ((f4+f5)+(f6+f7)) with f_m = lane m + lane m+8, the last visible%4 keys as a horizontal reduction,
+/// ((f0+f4)+(f2+f6)) + ((f1+f5)+(f3+f7)); its softmax total is 16 running sums over keys j = lane mod 16,
+/// reduced the second way. Here each of those partial sums is a vector over the rows.
+/// head_dim a multiple of 16, at most 256.
+QK_TGT void qk_attend_group_f16_avx512(const float *q, size_t q_stride, const uint16_t *keys, const uint16_t *values,
+                                       size_t kv_stride, int head_dim, int group, int ntok, int first_visible,
+                                       float scale, float *scratch, float *out, size_t out_stride) {
+    enum { LANES = 16, MAXD = 256 };
+    const int per = LANES / group, nv = head_dim / 16;  // tokens per sweep, vectors per head
+    for (int t0 = 0; t0 < ntok; t0 += per) {
+        const int nt = ntok - t0 < per ? ntok - t0 : per, rows = nt * group;
+        const int visible = first_visible + t0 + nt - 1;  // keys the last token of the sweep sees
+        // qt[d] = dimension d of every row's query, rounded to f16; unused lanes stay 0.
+        __attribute__((aligned(64))) float qt[MAXD][LANES];
+        __attribute__((aligned(64))) int32_t seen[LANES], tail[LANES];  // keys each lane sees; its last partial four
+        memset(qt, 0, sizeof(float) * LANES * (size_t)head_dim);
+        for (int r = 0; r < LANES; r++) seen[r] = visible;
+        for (int r = 0; r < rows; r++) {
+            const float *qr = q + (size_t)(t0 + r / group) * q_stride + (size_t)(r % group) * head_dim;
+            for (int d = 0; d < head_dim; d++) qt[d][r] = _cvtsh_ss(_cvtss_sh(qr[d], _MM_FROUND_TO_NEAREST_INT));
+            seen[r] = first_visible + t0 + r / group;
+        }
+        for (int r = 0; r < LANES; r++) tail[r] = seen[r] & ~3;
+        int first_tail = visible;
+        for (int r = 0; r < LANES; r++) first_tail = tail[r] < first_tail ? tail[r] : first_tail;
+        const __m512i vseen = _mm512_load_si512((const void *)seen), vtail = _mm512_load_si512((const void *)tail);
+        const __m512 vscale = _mm512_set1_ps(scale);
+        // Scores: scratch[j * 16 + lane]; keys a lane does not see get -inf.
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        // Keys and values are converted 16 at a time ahead of their use: a broadcast load right after the
+        // store that wrote it waits for the store, which cost 14 % here.
+        __attribute__((aligned(64))) float kfb[16][MAXD];
+        for (int j = 0; j < visible; j++) {
+            if (j % 16 == 0)
+                for (int u = 0; u < 16 && j + u < visible; u++)
+                    for (int i = 0; i < nv; i++)
+                        _mm512_store_ps(kfb[u] + 16 * i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(keys + (size_t)(j + u) * kv_stride + 16 * i))));
+            const float *kf = kfb[j % 16];
+            __m512 part[16];
+            for (int l = 0; l < 16; l++) part[l] = _mm512_mul_ps(_mm512_load_ps(qt[l]), _mm512_set1_ps(kf[l]));
+            for (int i = 1; i < nv; i++)
+                for (int l = 0; l < 16; l++)
+                    part[l] = _mm512_fmadd_ps(_mm512_load_ps(qt[16 * i + l]), _mm512_set1_ps(kf[16 * i + l]), part[l]);
+            __m512 f[8];
+            for (int m = 0; m < 8; m++) f[m] = _mm512_add_ps(part[m], part[m + 8]);
+            __m512 dot = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(f[0], f[1]), _mm512_add_ps(f[2], f[3])),
+                                       _mm512_add_ps(_mm512_add_ps(f[4], f[5]), _mm512_add_ps(f[6], f[7])));
+            if (j >= first_tail) {
+                __m512 reduced = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(f[0], f[4]), _mm512_add_ps(f[2], f[6])),
+                                               _mm512_add_ps(_mm512_add_ps(f[1], f[5]), _mm512_add_ps(f[3], f[7])));
+                dot = _mm512_mask_mov_ps(dot, _mm512_cmp_epi32_mask(_mm512_set1_epi32(j), vtail, _MM_CMPINT_NLT), reduced);
+            }
+            __mmask16 sees = _mm512_cmp_epi32_mask(_mm512_set1_epi32(j), vseen, _MM_CMPINT_LT);
+            __m512 v = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), sees, _mm512_mul_ps(dot, vscale));
+            mx = _mm512_max_ps(mx, v);
+            _mm512_storeu_ps(scratch + (size_t)j * LANES, v);
+        }
+        // Softmax down each lane; unseen keys give e = 0, which adds nothing to any sum below.
+        __m512 total[16];
+        for (int l = 0; l < 16; l++) total[l] = _mm512_setzero_ps();
+        for (int j = 0; j < visible; j++) {
+            __m512 e = qk_exp512(_mm512_sub_ps(_mm512_loadu_ps(scratch + (size_t)j * LANES), mx));
+            _mm512_storeu_ps(scratch + (size_t)j * LANES, e);
+            total[j % 16] = _mm512_add_ps(total[j % 16], e);
+        }
+        for (int m = 0; m < 8; m++) total[m] = _mm512_add_ps(total[m], total[m + 8]);
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(total[0], total[4]), _mm512_add_ps(total[2], total[6])),
+                                         _mm512_add_ps(_mm512_add_ps(total[1], total[5]), _mm512_add_ps(total[3], total[7])));
+        const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
+        for (int j = 0; j < visible; j++) {
+            __m512 pr = _mm512_mul_ps(_mm512_loadu_ps(scratch + (size_t)j * LANES), inv);
+            _mm512_storeu_ps(scratch + (size_t)j * LANES, _mm512_cvtph_ps(_mm512_cvtps_ph(pr, _MM_FROUND_TO_NEAREST_INT)));
+        }
+        // out[row][d] = sum_j p[j][row] * v[j][d], 16 dimensions at a time: one accumulator per dimension.
+        for (int d0 = 0; d0 < head_dim; d0 += 16) {
+            __m512 acc[16];
+            for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+            __attribute__((aligned(64))) float vfb[16][16];
+            for (int j = 0; j < visible; j++) {
+                if (j % 16 == 0)
+                    for (int u = 0; u < 16 && j + u < visible; u++)
+                        _mm512_store_ps(vfb[u], _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(values + (size_t)(j + u) * kv_stride + d0))));
+                const float *vf = vfb[j % 16];
+                __m512 pj = _mm512_loadu_ps(scratch + (size_t)j * LANES);
+                for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(pj, _mm512_set1_ps(vf[i]), acc[i]);
+            }
+            __attribute__((aligned(64))) float o[16][LANES];
+            for (int i = 0; i < 16; i++) _mm512_store_ps(o[i], acc[i]);
+            for (int r = 0; r < rows; r++) {
+                float *orow = out + (size_t)(t0 + r / group) * out_stride + (size_t)(r % group) * head_dim + d0;
+                for (int i = 0; i < 16; i++) orow[i] = o[i][r];
+            }
+        }
+    }
 }
 
 #undef QK_TILE

@@ -187,12 +187,12 @@ struct TinyModel {
         let tiny = TinyModel(architecture: architecture, seed: architecture == "llama" ? 11 : 12)
         let model = try LanguageModel(path: try tiny.write())
         #expect(model.hyperparameters.ropeStyle == (architecture == "llama" ? .interleaved : .neox))
-        // 70 tokens: crosses a prefill batch boundary (64).
+        // Crosses a prefill batch boundary.
         var rng = RandomBlocks(state: 5)
-        let tokens = (0..<70).map { _ in Int32(rng.next() % UInt64(tiny.vocab)) }
+        let tokens = (0..<(InferenceSession.batchSize + 6)).map { _ in Int32(rng.next() % UInt64(tiny.vocab)) }
         let reference = tiny.referenceLogits(tokens)
 
-        let session = InferenceSession(model: model, contextLength: 128, threads: 2)
+        let session = InferenceSession(model: model, contextLength: 2 * InferenceSession.batchSize, threads: 2)
         var worst: Float = 0
         try session.logitsForAll(tokens) { i, logits in
             let error = Self.relativeError(Array(logits), reference[i])

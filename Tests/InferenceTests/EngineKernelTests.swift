@@ -214,6 +214,25 @@ struct RandomBlocks {
         for i in 0..<n { #expect(abs(Float(q[i]) * d[i / 32] - x[i]) <= abs(d[i / 32]) / 2 + 1e-6) }
     }
 
+    /// The AVX-512 Q8_K quantizer against the scalar one, byte for byte: blocks with ties for the peak (the
+    /// first one must win), an all-zero block, and wide and narrow ranges.
+    @Test func vectorKQuantizerMatchesScalar() {
+        let n = 4 * 256
+        var rng = RandomBlocks(state: 31)
+        var x = (0..<n).map { i in rng.float(-1...1) * (i < 512 ? 40 : 0.01) }
+        x[3] = 2 * 40
+        x[200] = -2 * 40  // ties with x[3] in magnitude: x[3] sets the sign
+        for i in 256..<512 { x[i] = 0 }
+        var q1 = [Int8](repeating: 0, count: n), d1 = [Float](repeating: 0, count: n / 32), s1 = d1
+        var q2 = q1, d2 = d1, s2 = d1
+        #expect(qk_quantize_act_k_using(Int32(QK_PATH_SCALAR), x, Int32(n), &q1, &d1, &s1) == 1)
+        guard qk_quantize_act_k_using(Int32(QK_PATH_VNNI), x, Int32(n), &q2, &d2, &s2) == 1 else { return }
+        #expect(q1 == q2)
+        #expect(d1.map(\.bitPattern) == d2.map(\.bitPattern))
+        #expect(s1.map(\.bitPattern) == s2.map(\.bitPattern))
+        #expect(q1[3] == -128 && q1[200] == 127)
+    }
+
     /// f16 attention: one head over a few positions against a plain softmax-weighted sum.
     @Test func attendsOverF16Cache() {
         let hd = 64, positions = 7
@@ -234,5 +253,56 @@ struct RandomBlocks {
             let want = (0..<positions).reduce(Float(0)) { $0 + logits[$1] / total * values[$1 * hd + i] }
             #expect(abs(out[i] - want) < 2e-3)
         }
+    }
+
+    /// Prefill attention for the query heads sharing a KV head, over several tokens at a nonzero start
+    /// position, against the one-query kernel per (token, head): a wrong causal limit, head grouping or KV
+    /// head offset changes the outputs, and so does any change in the order of the sums.
+    @Test(arguments: [(group: 7, kvHeads: 2, tokens: 5, start: 37), (group: 3, kvHeads: 3, tokens: 9, start: 0),
+                      (group: 1, kvHeads: 2, tokens: 20, start: 3)])
+    func groupedAttentionMatchesOneQueryKernel(group: Int, kvHeads: Int, tokens: Int, start: Int) {
+        let hd = 64, heads = group * kvHeads, kvDim = kvHeads * hd, qDim = heads * hd, positions = start + tokens
+        var rng = RandomBlocks(state: 7)
+        let q = (0..<(tokens * qDim)).map { _ in rng.float(-2...2) }
+        let keys = (0..<(positions * kvDim)).map { _ in rng.float(-3...3) }
+        let values = (0..<(positions * kvDim)).map { _ in rng.float(-1...1) }
+        // Positions past the last token hold NaN, as an unwritten cache may: reading one poisons the output.
+        var k16 = [UInt16](repeating: 0x7E00, count: keys.count + 4 * kvDim), v16 = k16
+        qk_f32_to_f16(keys, &k16, Int32(keys.count))
+        qk_f32_to_f16(values, &v16, Int32(values.count))
+        var want = [Float](repeating: 0, count: tokens * qDim), got = want
+        var scores = [Float](repeating: 0, count: 16 * (positions + 1))
+        k16.withUnsafeBufferPointer { k in
+            v16.withUnsafeBufferPointer { v in
+                for t in 0..<tokens {
+                    for h in 0..<heads {
+                        let kv = (h / group) * hd
+                        want.withUnsafeMutableBufferPointer { out in
+                            qk_attend_f16(
+                                Array(q[(t * qDim + h * hd)..<(t * qDim + h * hd + hd)]), k.baseAddress! + kv,
+                                v.baseAddress! + kv, kvDim, Int32(hd), Int32(start + t + 1), 0.125, &scores,
+                                out.baseAddress! + t * qDim + h * hd)
+                        }
+                    }
+                }
+                q.withUnsafeBufferPointer { q in
+                    got.withUnsafeMutableBufferPointer { out in
+                        for kvHead in 0..<kvHeads {
+                            let head = kvHead * group * hd
+                            qk_attend_group_f16(
+                                q.baseAddress! + head, qDim, k.baseAddress! + kvHead * hd, v.baseAddress! + kvHead * hd,
+                                kvDim, Int32(hd), Int32(group), Int32(tokens), Int32(start + 1), 0.125, &scores,
+                                out.baseAddress! + head, qDim)
+                        }
+                    }
+                }
+            }
+        }
+        // Bit for bit: the batched kernel keeps the one-query kernel's summation order, so a prompt's logits do
+        // not depend on which of the two ran it.
+        let worst = zip(want, got).map { abs($0 - $1) }.max() ?? 0
+        #expect(got.allSatisfy { $0.isFinite })
+        #expect(worst == 0)
+        #expect(want.contains { abs($0) > 0.01 })
     }
 }

@@ -58,6 +58,10 @@ int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, 
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                     float *out, size_t out_stride);
 
+/// `qk_quantize_act_k` with a forced body (QK_PATH_SCALAR, or QK_PATH_VNNI for the AVX-512 one); returns 0
+/// (and computes nothing) when this CPU cannot run it.
+int qk_quantize_act_k_using(int path, const float *x, int n, int8_t *q, float *d, float *s);
+
 // ---- f32 helpers of a transformer layer ----
 
 /// out = x / rms(x) * weight.
@@ -82,6 +86,16 @@ void qk_f32_to_f16(const float *x, uint16_t *out, int n);
 /// meet the f16 cache; sums are f32. `scores` is scratch of at least `visible` floats.
 void qk_attend_f16(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
                    int visible, float scale, float *scores, float *out);
+
+/// qk_attend_f16 for `ntok` consecutive tokens and the `group` query heads that share one KV head (grouped-
+/// query attention), causally: token t sees `first_visible + t` positions. Query head h of token t is at
+/// q + t*q_stride + h*head_dim, its output at out + t*out_stride + h*head_dim. The same results as
+/// qk_attend_f16 on each row, bit for bit; each key and value is converted once for many queries, which is
+/// what makes it faster in prefill.
+/// `scratch` holds at least 16 * (first_visible + ntok) floats.
+void qk_attend_group_f16(const float *q, size_t q_stride, const uint16_t *keys, const uint16_t *values,
+                         size_t kv_stride, int head_dim, int group, int ntok, int first_visible, float scale,
+                         float *scratch, float *out, size_t out_stride);
 
 // ---- thread pool ----
 
