@@ -205,14 +205,7 @@ public struct Asker: Sendable {
     /// number is [1]."): a small model asked for something the sources lack often writes the question back
     /// as a statement and leaves the gap, and showing that as an answer would claim a find that isn't there.
     static func statesSomething(_ reply: String) -> Bool {
-        var text = ""
-        var from = reply.startIndex
-        for marker in CitationResolver.markers(in: reply) {
-            text += reply[from..<marker.range.lowerBound] + " "
-            from = marker.range.upperBound
-        }
-        text += reply[from...]
-        return LexicalText.sentences(in: text).contains { sentence in
+        LexicalText.sentences(in: CitationResolver.removingMarkers(from: reply)).contains { sentence in
             guard let last = LexicalText.words(sentence).last else { return false }
             return !danglingEndings.contains(last.lowercased())
         }

@@ -116,6 +116,17 @@ public struct CitationResolver: Sendable {
         return result
     }
 
+    /// `text` with every citation marker replaced by a space, for checks on what an answer says.
+    public static func removingMarkers(from text: String) -> String {
+        var result = ""
+        var from = text.startIndex
+        for marker in markers(in: text) {
+            result += text[from..<marker.range.lowerBound] + " "
+            from = marker.range.upperBound
+        }
+        return result + text[from...]
+    }
+
     /// `1`, `1, 2`, `1;2`, `source 1`, `Sources 1 and 3` → ids; anything else → nil.
     private static func parseIDs(_ inner: Substring) -> [Int]? {
         var words = inner.lowercased()

@@ -46,14 +46,7 @@ enum IdentifierAnswerCheck {
     /// Tokens of `answer` that can be the identifier asked for: they contain a digit, are neither money nor
     /// a date, and appear verbatim in one of `sources`. Citation markers are not tokens.
     static func identifiers(in answer: String, sources: [String]) -> [String] {
-        var text = ""
-        var from = answer.startIndex
-        for marker in CitationResolver.markers(in: answer) {
-            text += answer[from..<marker.range.lowerBound] + " "
-            from = marker.range.upperBound
-        }
-        text += answer[from...]
-        let tokens = text.split(whereSeparator: \.isWhitespace).map { String($0) }
+        let tokens = CitationResolver.removingMarkers(from: answer).split(whereSeparator: \.isWhitespace).map { String($0) }
         var found: [String] = []
         for (i, raw) in tokens.enumerated() {
             let token = raw.trimmingCharacters(in: CharacterSet(charactersIn: ".,;:!?()\"'“”‘’*`"))

@@ -184,6 +184,12 @@ import Testing
     }
 }
 
+/// What the asker makes of a model that always replies `reply`, asked `question` over `hits`.
+func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async throws -> AskResult {
+    let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: reply), prompts: packagedLibrary)
+    return try await asker.answer(question)
+}
+
 @Suite struct BareReplyTests {
     @Test func aReplyOfOnlyCitationMarkersIsNotAnAnswer() async throws {
         let hits = [noteHit(1, path: "notes/r.md", text: "Main router: ASUS RT-AX86U.", score: 0.9)]
@@ -195,10 +201,9 @@ import Testing
     }
 
     @Test func aReplyThatBreaksOffWhereTheFactShouldBeIsNotAnAnswer() async throws {
-        let hits = [noteHit(1, path: "notes/travel.md", text: "Dana flies to Lisbon on Monday.", score: 0.9)]
-        let gap = "Dana Okafor's passport number is [1]."
-        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: gap), prompts: packagedLibrary)
-        let result = try await asker.answer("What is Dana's passport number?")
+        let result = try await scriptedAnswer(
+            "What is Dana's passport number?", reply: "Dana Okafor's passport number is [1].",
+            hits: [noteHit(1, path: "notes/travel.md", text: "Dana flies to Lisbon on Monday.", score: 0.9)])
         #expect(!result.found)
         #expect(result.answer == AskResult.notFoundAnswer)
         #expect(!Asker.statesSomething("The deposit was [2]. The contract number of [1]."))
@@ -248,10 +253,10 @@ import Testing
     }
 
     @Test func aPriceGivenForAnIdentifierIsNotAnAnswer() async throws {
-        let hits = [noteHit(1, path: "notes/maps.md", text: "Cartograf: EUR 54,000 per year, contract attached.", score: 0.9)]
-        let reply = "The contract number of the signed Cartograf agreement is EUR 54,000 per year [1]."
-        let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: reply), prompts: packagedLibrary)
-        let result = try await asker.answer("What is the contract number of the signed Cartograf agreement?")
+        let result = try await scriptedAnswer(
+            "What is the contract number of the signed Cartograf agreement?",
+            reply: "The contract number of the signed Cartograf agreement is EUR 54,000 per year [1].",
+            hits: [noteHit(1, path: "notes/maps.md", text: "Cartograf: EUR 54,000 per year, contract attached.", score: 0.9)])
         #expect(!result.found)
         #expect(result.citations.isEmpty)
     }
