@@ -35,6 +35,15 @@ func loadSmolLM() throws -> any TextGenerator {
     return try BuiltinGenerator(path: file.path, modelID: "smollm2-135m", contextLength: 4096)
 }
 
+/// The default answer model, qwen2.5-coder-0.5b, through the built-in engine.
+func loadQwen() throws -> any TextGenerator {
+    let file = try modelsDirectory().appendingPathComponent("qwen2.5-coder-0.5b/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    guard FileManager.default.fileExists(atPath: file.path) else {
+        throw EndToEndSetupError(description: "Missing \(file.path); run `assist models pull qwen2.5-coder-0.5b`.")
+    }
+    return try BuiltinGenerator(path: file.path, modelID: "qwen2.5-coder-0.5b", contextLength: 4096)
+}
+
 /// Wraps the real model to count calls (the map-reduce test checks that the thread was summarized in stages).
 final class CountingGenerator: TextGenerator, @unchecked Sendable {
     let inner: any TextGenerator
@@ -135,6 +144,22 @@ actor SampleIndex {
             let result = try await asker.answer(question)
             #expect(!result.found, "\(question) → \(result.answer)")
             #expect(result.answer == AskResult.notFoundAnswer)
+            #expect(result.citations.isEmpty)
+        }
+    }
+
+    /// The questions SampleData's QA list marks unanswerable (a passport number, a contract number only
+    /// inside an unindexed attachment, a salary never written down, …) are near misses on topics the data
+    /// does cover; with the default model each must come back `found: false`.
+    @Test func sampleDataUnanswerableQuestionsAreNotFoundWithTheDefaultModel() async throws {
+        let asker = try await asker(try loadQwen())
+        let qaFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("SampleData/qa.jsonl")
+        let unanswerable = try QAItem.load(qaFile.path).filter { !$0.answerable }
+        #expect(unanswerable.count >= 5)
+        for item in unanswerable {
+            let result = try await asker.answer(item.question)
+            #expect(!result.found, "\(item.id) \(item.question) → \(result.answer)")
             #expect(result.citations.isEmpty)
         }
     }
