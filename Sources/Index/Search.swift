@@ -18,6 +18,14 @@ struct ScoredList {
     /// query word 0, but standardized over a few strong matches that 0 would sit many deviations down
     /// and let one retriever veto everything the other found.)
     var missingScore: Double { items.last?.score ?? 0 }
+
+    /// Every id any of `lists` returned, once, in the order first seen.
+    static func candidates(of lists: [ScoredList]) -> [Int64] {
+        var ids: [Int64] = []
+        var seen = Set<Int64>()
+        for list in lists { for item in list.items where seen.insert(item.id).inserted { ids.append(item.id) } }
+        return ids
+    }
 }
 
 /// Relative score fusion: each retriever's scores become z-scores over its own candidate pool, and a
@@ -34,9 +42,7 @@ enum ScoreFusion {
     /// Fused scores, best first; ties broken by the smaller id so results are reproducible.
     static func fuse(_ lists: [ScoredList], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
         let standardized = lists.map(standardize)
-        var ids: [Int64] = []
-        var seen = Set<Int64>()
-        for list in lists { for item in list.items where seen.insert(item.id).inserted { ids.append(item.id) } }
+        let ids = ScoredList.candidates(of: lists)
         let totalWeight = lists.indices.reduce(0.0) { $0 + weight(weights, $1) }
         guard totalWeight > 0 else { return [] }
         let fused = ids.map { id -> (id: Int64, score: Double) in
@@ -182,11 +188,7 @@ extension IndexStore {
             retrieved.append(found.list)
             vectors = found
         }
-        var candidates: [Int64] = []
-        var seenCandidates = Set<Int64>()
-        for list in retrieved {
-            for item in list.items where seenCandidates.insert(item.id).inserted { candidates.append(item.id) }
-        }
+        let candidates = ScoredList.candidates(of: retrieved)
         guard !candidates.isEmpty else { return [] }
         var rows = try candidateRows(candidates)
         let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: rows.mapValues(\.documentID))

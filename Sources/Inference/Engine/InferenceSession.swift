@@ -224,7 +224,7 @@ public final class InferenceSession {
 
     /// Causal grouped-query attention for the batch's rows. One token: each head is one task. A batch: each
     /// task is a few consecutive tokens and the query heads sharing one KV head, so the kernel reads each
-    /// cached key and value once for all of them (16 query rows fill its vectors).
+    /// cached key and value once for all of them (`Scratch.attentionQueryRows` fill its vectors).
     private func attention(layer: Int, rows: Int) {
         let hd = hp.headDimension, kvDim = hp.keyValueDimension, qDim = hp.queryDimension
         let group = hp.headCount / hp.headCountKV
@@ -240,7 +240,7 @@ public final class InferenceSession {
             }
             return
         }
-        let tokensPerTask = max(1, 16 / group), spans = (rows + tokensPerTask - 1) / tokensPerTask
+        let tokensPerTask = max(1, Scratch.attentionQueryRows / group), spans = (rows + tokensPerTask - 1) / tokensPerTask
         pool.run(chunks: spans * hp.headCountKV) { task, thread in
             let kvHead = task % self.hp.headCountKV, t = (task / self.hp.headCountKV) * tokensPerTask
             let count = min(tokensPerTask, rows - t), headOffset = kvHead * group * hd
@@ -347,8 +347,11 @@ final class Scratch {
         input = Activations(capacity: batch * max(hp.embeddingLength, hp.queryDimension, hp.feedForwardLength))
     }
 
-    /// Attention scratch of one thread: a score for each position and each of up to 16 query rows.
-    static func scoresPerThread(context: Int) -> Int { 16 * (context + 1) }
+    /// Query rows one grouped-attention task gives the kernel: one per lane of its 512-bit vectors.
+    static let attentionQueryRows = 16
+
+    /// Attention scratch of one thread: a score for each position and each of the task's query rows.
+    static func scoresPerThread(context: Int) -> Int { attentionQueryRows * (context + 1) }
 
     private let vocabularySize: Int
     private var batchLogits: UnsafeMutablePointer<Float>?

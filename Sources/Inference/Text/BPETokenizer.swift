@@ -56,7 +56,7 @@ public final class BPETokenizer: TextTokenizer {
         idOfHash.reserveCapacity(vocabulary.tokens.count)
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity(vocabulary.tokens.count)
-        var texts: [Int32] = []
+        var distinctTokenIDs: [Int32] = []  // the first id of each spelling
         for (i, text) in vocabulary.tokens.enumerated() {
             let kind = vocabulary.kinds[i]
             switch kind {
@@ -64,7 +64,7 @@ public final class BPETokenizer: TextTokenizer {
                 let hash = Self.hash(text.utf8)
                 if idOfHash[hash] == nil {
                     idOfHash[hash] = Int32(i)
-                    texts.append(Int32(i))
+                    distinctTokenIDs.append(Int32(i))
                 }
                 pieces.append(ByteLevelAlphabet.bytes(ofToken: text))
             case .userDefined:
@@ -110,7 +110,7 @@ public final class BPETokenizer: TextTokenizer {
         var whole: [[UInt8]: Int32] = [:]
         if preTokenizer == .llama3 {
             // Llama 3's tokenizer ignores merges when a whole word is itself a vocabulary entry.
-            for id in texts { whole[pieces[Int(id)]] = id }
+            for id in distinctTokenIDs { whole[pieces[Int(id)]] = id }
         }
         self.wholeWords = whole
         self.specials = SpecialTokenSplitter(tokens: vocabulary.tokens, kinds: vocabulary.kinds)
