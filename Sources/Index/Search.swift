@@ -126,11 +126,20 @@ public enum RankFusion {
 
     /// Fused scores, best first; ties broken by the smaller id so results are reproducible.
     public static func fuse(_ lists: [[Int64]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
+        fuse(tiered: lists.map { $0.map { [$0] } }, weights: weights)
+    }
+
+    /// Like `fuse`, for lists that rank groups: the items of a tier share its rank (1 + the number of
+    /// items in earlier tiers), so a list that cannot tell them apart (documents of the same date) leaves
+    /// their order to the other lists.
+    public static func fuse(tiered lists: [[[Int64]]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
         var scores: [Int64: Double] = [:]
         for (index, list) in lists.enumerated() {
             let weight = weights.flatMap { index < $0.count ? $0[index] : nil } ?? 1
-            for (rank, id) in list.enumerated() {
-                scores[id, default: 0] += weight / (k + Double(rank + 1))
+            var rank = 1
+            for tier in list {
+                for id in tier { scores[id, default: 0] += weight / (k + Double(rank)) }
+                rank += tier.count
             }
         }
         return scores.map { (id: $0.key, score: $0.value) }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
@@ -162,22 +171,32 @@ extension IndexStore {
         let rangeFromQuestion = query.since == nil && query.until == nil && intent.hasRange
         if rangeFromQuestion && intent.rangeIsSoft {
             filters.preferredRange = (intent.since, intent.until)
-            return try rankedHits(text: text, filters: filters, mode: mode, limit: query.limit, prefersRecent: intent.prefersRecent)
+            return try rankedHits(text: text, filters: filters, mode: mode, limit: query.limit, dateOrder: DateOrder(intent))
         }
         if rangeFromQuestion {
             filters.since = intent.since
             filters.until = intent.until
         }
-        var hits = try rankedHits(text: text, filters: filters, mode: mode, limit: query.limit, prefersRecent: intent.prefersRecent)
+        var hits = try rankedHits(text: text, filters: filters, mode: mode, limit: query.limit, dateOrder: DateOrder(intent))
         if hits.isEmpty && rangeFromQuestion {
             var relaxed = SearchFilters(query)
             relaxed.preferredRange = (intent.since, intent.until)
-            hits = try rankedHits(text: text, filters: relaxed, mode: mode, limit: query.limit, prefersRecent: intent.prefersRecent)
+            hits = try rankedHits(text: text, filters: relaxed, mode: mode, limit: query.limit, dateOrder: DateOrder(intent))
         }
         return hits
     }
 
-    private func rankedHits(text: String, filters: SearchFilters, mode: SearchMode, limit: Int, prefersRecent: Bool) throws -> [SearchHit] {
+    /// Which documents a question's time words prefer, when it asks for a state of things.
+    private enum DateOrder {
+        case newestFirst, oldestFirst
+
+        init?(_ intent: TemporalIntent) {
+            if intent.prefersRecent == intent.prefersEarliest { return nil }
+            self = intent.prefersRecent ? .newestFirst : .oldestFirst
+        }
+    }
+
+    private func rankedHits(text: String, filters: SearchFilters, mode: SearchMode, limit: Int, dateOrder: DateOrder?) throws -> [SearchHit] {
         let poolSize = max(limit * 5, 50)
         var retrieved: [ScoredList] = []
         if mode != .vector {
@@ -194,31 +213,54 @@ extension IndexStore {
         let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: rows.mapValues(\.documentID))
         let topical = scored.map(\.id)
         guard !topical.isEmpty else { return [] }
-        func newestFirst(_ a: Int64, _ b: Int64) -> Bool {
-            let l = rows[a]?.date ?? -.infinity, r = rows[b]?.date ?? -.infinity
-            return l != r ? l > r : a < b
+        func inDateOrder(_ order: DateOrder) -> (Int64, Int64) -> Bool {
+            { a, b in
+                // Undated documents go last either way: nothing says they are new or old.
+                let l = rows[a]?.date, r = rows[b]?.date
+                switch (l, r) {
+                case let (l?, r?) where l != r: return order == .newestFirst ? l > r : l < r
+                case (_?, nil): return true
+                case (nil, _?): return false
+                default: return a < b
+                }
+            }
         }
         // Time orders exist only as ranks, so they join the topical order by RRF. The topical order
         // stands for every retriever fused into it and weighs as much as they did as separate lists.
-        // They rank only the topical head, the `limit` best candidates: a date says which of the
-        // relevant documents to prefer, so the time words reorder what would have been shown without
-        // them and never lift a barely related chunk from deep in the pool into the results.
-        var lists = [topical]
+        // They rank only the topical head, the chunks of the `limit` best documents: a date says which
+        // of the relevant documents to prefer, so the time words reorder what would have been shown
+        // without them and never lift a barely related chunk from deep in the pool into the results.
+        // (Counting chunks instead would let one long note fill the head and leave the newer documents
+        // that the question asks for outside it.)
+        var lists = [topical.map { [$0] }]
         var weights = [Double(max(1, retrieved.count))]
-        let head = topical.prefix(limit)
-        if prefersRecent {
-            // Recency as one more ranked list: newer ranks higher.
-            lists.append(head.sorted(by: newestFirst))
+        var headDocuments = Set<Int64>()
+        for id in topical where headDocuments.count < limit {
+            if let document = rows[id]?.documentID { headDocuments.insert(document) }
+        }
+        let head = topical.filter { rows[$0].map { headDocuments.contains($0.documentID) } ?? false }
+        if let dateOrder {
+            // Recency (or its reverse) as one more ranked list: newer ranks higher, and chunks of one date
+            // share a rank (notes without a date in them carry their file's time, often the same for many).
+            var tiers: [[Int64]] = []
+            for id in head.sorted(by: inDateOrder(dateOrder)) {
+                if let last = tiers.last?.last, rows[last]?.date == rows[id]?.date {
+                    tiers[tiers.count - 1].append(id)
+                } else {
+                    tiers.append([id])
+                }
+            }
+            lists.append(tiers)
             weights.append(1)
         }
         if filters.preferredRange != nil {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
             // equally relevant documents outside it. Inside the range they keep their topical order: a
             // question about March has no reason to prefer the end of March.
-            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.date) })
+            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.date) }.map { [$0] })
             weights.append(1)
         }
-        let fused = lists.count == 1 ? scored : RankFusion.fuse(lists, weights: weights)
+        let fused = lists.count == 1 ? scored : RankFusion.fuse(tiered: lists, weights: weights)
 
         // Documents first, then more of them: the best chunk of each document is listed before any
         // document's second chunk, so one long note cannot fill the first results with its own pieces

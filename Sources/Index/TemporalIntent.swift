@@ -2,9 +2,13 @@ import Foundation
 
 /// What a question says about time, read from its words.
 ///
-/// "latest", "current", "most recent", "newest" → prefer recent documents. "yesterday", "last week",
-/// "last month", "in March", "in June 2026", "since May", "before April", "in 2025", "on 2026-03-14" → a date
-/// range. Months without a year mean the most recent such month not after `now`. Ranges are in UTC.
+/// "latest", "current", "now", "still", "ended up" → prefer recent documents; "originally", "at first",
+/// "first planned" → prefer early ones. "yesterday", "last week",
+/// "last month", "since May" → a date range that filters; "in March", "in June 2026", "before April",
+/// "after May", "in 2025", "on 2026-03-14" → a range that ranks documents inside it first. "from July" and
+/// "until March" set no range: they say when something holds ("rent from July"), which a document written
+/// before then states. Months without a year mean the most recent such month not after `now`. Ranges are
+/// in UTC.
 public struct TemporalIntent: Sendable, Equatable {
     /// Inclusive lower bound on the document date.
     public var since: Date?
@@ -12,10 +16,13 @@ public struct TemporalIntent: Sendable, Equatable {
     public var until: Date?
     /// The question asks for the newest state of things.
     public var prefersRecent: Bool
-    /// The range came from a calendar name ("in October", "during 2025", "on 2026-03-14"), which may be
-    /// about the content ("what are we reading in October?") rather than the document's date: search
-    /// ranks documents inside it first instead of excluding the rest. Relative phrases ("last week",
-    /// "yesterday", "since May") are about when things were written and filter.
+    /// The question asks how things stood at first ("what was originally planned?"), before later changes.
+    public var prefersEarliest: Bool
+    /// The range came from a calendar name ("in October", "during 2025", "before April"), which may be
+    /// about the content ("what are we reading in October?", "what must be done before April?") rather
+    /// than the document's date: search ranks documents inside it first instead of excluding the rest.
+    /// Relative phrases ("last week", "yesterday", "since May") are about when things were written and
+    /// filter.
     public var rangeIsSoft: Bool
     /// The calendar words consumed ("October", "2026"), which stay useful as search terms.
     public var calendarWords: [String]
@@ -26,16 +33,31 @@ public struct TemporalIntent: Sendable, Equatable {
     public var hasRange: Bool { since != nil || until != nil }
 
     public init(
-        since: Date? = nil, until: Date? = nil, prefersRecent: Bool = false, rangeIsSoft: Bool = false,
-        calendarWords: [String] = [], remainder: String
+        since: Date? = nil, until: Date? = nil, prefersRecent: Bool = false, prefersEarliest: Bool = false,
+        rangeIsSoft: Bool = false, calendarWords: [String] = [], remainder: String
     ) {
         self.since = since
         self.until = until
         self.prefersRecent = prefersRecent
+        self.prefersEarliest = prefersEarliest
         self.rangeIsSoft = rangeIsSoft
         self.calendarWords = calendarWords
         self.remainder = remainder
     }
+
+    /// Words asking for the present state of something: "when is the ride now?", "do we still…?".
+    private static let recencyWords: Set<String> = [
+        "latest", "newest", "current", "currently", "recent", "recently", "nowadays", "now", "finally", "eventually",
+    ]
+
+    /// Recency words that stay search words: a note may use them too ("bars I still have to practise").
+    private static let keptRecencyWords: Set<String> = ["still", "anymore"]
+
+    /// Phrases asking for the newest state or the outcome: "what did we end up paying?".
+    private static let recencyPhrases: [[String]] = [
+        ["most", "recent"], ["most", "recently"], ["end", "up"], ["ended", "up"], ["ends", "up"],
+        ["in", "the", "end"], ["at", "the", "moment"], ["these", "days"], ["as", "of", "now"],
+    ]
 
     private static let months = [
         "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -98,14 +120,27 @@ public struct TemporalIntent: Sendable, Equatable {
             let next = index + 1 < lower.count ? lower[index + 1] : ""
             let afterNext = index + 2 < lower.count ? lower[index + 2] : ""
 
-            if ["latest", "newest", "current", "currently", "recent", "recently", "nowadays"].contains(word) {
+            if Self.recencyWords.contains(word) {
                 intent.prefersRecent = true
                 remove(index..<(index + 1))
                 continue
             }
-            if word == "most", next == "recent" || next == "recently" {
+            if Self.keptRecencyWords.contains(word) { intent.prefersRecent = true }
+            if ["originally", "initially"].contains(word) {
+                intent.prefersEarliest = true
+                remove(index..<(index + 1))
+                continue
+            }
+            // "At first", and "first" before a past participle ("first scheduled", "first quoted"); not
+            // "first aid" or "first Thursday".
+            if (word == "at" && next == "first") || (word == "first" && next.count > 4 && next.hasSuffix("ed")) {
+                intent.prefersEarliest = true
+                remove(index..<(index + 1 + (word == "at" ? 1 : 0)))
+                continue
+            }
+            if let length = Self.recencyPhrases.first(where: { lower[index...].starts(with: $0) })?.count {
                 intent.prefersRecent = true
-                remove(index..<(index + 2))
+                remove(index..<(index + length))
                 continue
             }
             if word == "yesterday" {
@@ -169,10 +204,18 @@ public struct TemporalIntent: Sendable, Equatable {
                 }
                 if let (start, end) = range {
                     switch preposition {
-                    case "since", "from", "after":
-                        intent.since = preposition == "after" ? end : start
-                    case "before", "until":
-                        intent.until = preposition == "before" ? start.addingTimeInterval(-0.001) : end
+                    case "since":
+                        intent.since = start
+                    case "after":
+                        intent.since = end
+                        intent.rangeIsSoft = true
+                    case "before":
+                        intent.until = start.addingTimeInterval(-0.001)
+                        intent.rangeIsSoft = true
+                    case "from", "until":
+                        // "Rent from July", "valid until March": when something holds, said in a
+                        // document written before that. The month stays a search word, nothing more.
+                        break
                     default:
                         intent.since = start
                         intent.until = end

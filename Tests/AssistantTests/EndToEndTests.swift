@@ -80,11 +80,19 @@ actor SampleIndex {
         <|im_start|>assistant
         """
 
+    /// One folder per test process, so parallel runs do not share it.
+    nonisolated static var scratchRoot: URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("assist-e2e-\(getpid())")
+    }
+
     func get() throws -> (store: IndexStore, embedder: BertEmbedder, root: URL) {
         if let built { return built }
         let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("SampleData")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("assist-e2e-\(UUID().uuidString)")
+        let root = Self.scratchRoot
+        try? FileManager.default.removeItem(at: root)
+        // The index is shared by every test of the run, so it goes when the test process does.
+        atexit { try? FileManager.default.removeItem(at: SampleIndex.scratchRoot) }
         let data = root.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         for item in ["notes", "inbox.mbox"] {

@@ -45,6 +45,36 @@ import Ingest
         #expect(!TemporalIntent.parse("What did Ana say about the kiln?", now: now).prefersRecent)
     }
 
+    @Test func questionsAboutThePresentStateOrTheOutcomePreferRecentDocuments() {
+        let ride = TemporalIntent.parse("When is the charity ride now?", now: now)
+        #expect(ride.prefersRecent)
+        #expect(ride.remainder == "When is the charity ride")
+        let garage = TemporalIntent.parse("What did we end up paying the garage?", now: now)
+        #expect(garage.prefersRecent)
+        #expect(garage.remainder == "What did we paying the garage?")
+        #expect(TemporalIntent.parse("What did they decide in the end?", now: now).prefersRecent)
+        // "still" asks about the present but may be the note's own word too, so it stays a search word.
+        let pending = TemporalIntent.parse("Which bars do I still have to practise?", now: now)
+        #expect(pending.prefersRecent)
+        #expect(pending.remainder.contains("still"))
+        #expect(!pending.prefersEarliest)
+    }
+
+    @Test func questionsAboutTheOriginalPlanPreferEarlyDocuments() {
+        for question in [
+            "What date was the ride originally planned for?", "When was my talk first scheduled?",
+            "What did the agent propose at first?", "What was initially agreed?",
+        ] {
+            let intent = TemporalIntent.parse(question, now: now)
+            #expect(intent.prefersEarliest, "\(question)")
+            #expect(!intent.prefersRecent, "\(question)")
+        }
+        #expect(TemporalIntent.parse("When was my talk first scheduled?", now: now).remainder == "When was my talk scheduled?")
+        for question in ["Until when is my first-aid certificate valid?", "Is it the first Thursday of the month?"] {
+            #expect(!TemporalIntent.parse(question, now: now).prefersEarliest, "\(question)")
+        }
+    }
+
     @Test func ranges() {
         let yesterday = TemporalIntent.parse("what happened yesterday", now: now)
         #expect(yesterday.since == day("2026-06-16"))
@@ -81,6 +111,13 @@ import Ingest
         let beforeApril = TemporalIntent.parse("notes before April", now: now)
         #expect(beforeApril.until! < day("2026-04-01"))
         #expect(beforeApril.since == nil)
+        #expect(beforeApril.rangeIsSoft, "what must be done before April may be written after it")
+
+        // When something holds, not when it was written: the June mail announcing July's rent must stay.
+        let rent = TemporalIntent.parse("What is our rent from July 2026?", now: now)
+        #expect(!rent.hasRange)
+        #expect(rent.calendarWords == ["july", "2026"])
+        #expect(!TemporalIntent.parse("Until when is the offer valid, until March?", now: now).hasRange)
 
         let year = TemporalIntent.parse("taxes in 2025", now: now)
         #expect(year.since == day("2025-01-01"))
@@ -99,6 +136,15 @@ import Ingest
         #expect(fused.map(\.id) == [3, 2, 1, 4])
         #expect(abs(fused[0].score - (1 / 63.0 + 1 / 61.0)) < 1e-12)
         #expect(abs(fused[2].score - 1 / 61.0) < 1e-12)
+    }
+
+    @Test func tiedItemsShareTheirTiersRank() {
+        // The second list cannot tell 1 and 2 apart, so the first list's order between them stands; 3 is
+        // behind two items there, so it ranks third, not second.
+        let fused = RankFusion.fuse(tiered: [[[2], [1], [3]], [[1, 2], [3]]])
+        #expect(fused.map(\.id) == [2, 1, 3])
+        #expect(abs(fused[0].score - (1 / 61.0 + 1 / 61.0)) < 1e-12)
+        #expect(abs(fused[2].score - (1 / 63.0 + 1 / 63.0)) < 1e-12)
     }
 
     @Test func tiesBreakBySmallerID() {

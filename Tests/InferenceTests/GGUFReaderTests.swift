@@ -36,7 +36,9 @@ struct GGUFBuilder {
         b.string("w"); b.u32(2); b.u64(4); b.u64(2); b.u32(0); b.u64(0)
         while b.bytes.count % 32 != 0 { b.bytes.append(0) }
         for i in 0..<8 { withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { b.bytes += $0 } }
-        let file = try GGUFFile(path: try b.write())
+        let path = try b.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try GGUFFile(path: path)
         #expect(file.architecture == "llama")
         #expect(file.int("llama.block_count") == 2)
         #expect(file.stringArray("tokenizer.ggml.tokens") == ["a", "b"])
@@ -52,6 +54,7 @@ struct GGUFBuilder {
         b.header(tensors: 1, keys: 0)
         b.string("w"); b.u32(1); b.u64(1024); b.u32(0); b.u64(0)
         let path = try b.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: GGUFError.self) { try GGUFFile(path: path) }
         do {
             _ = try GGUFFile(path: path)
@@ -66,6 +69,7 @@ struct GGUFBuilder {
         b.header(tensors: 0, keys: 1)
         b.u64(1 << 62)
         let path = try b.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: GGUFError.self) { try GGUFFile(path: path) }
     }
 
@@ -73,18 +77,21 @@ struct GGUFBuilder {
         var counts = GGUFBuilder()
         counts.header(tensors: UInt64.max, keys: UInt64.max)
         let countsPath = try counts.write()
+        defer { try? FileManager.default.removeItem(atPath: countsPath) }
         #expect(throws: GGUFError.self) { try GGUFFile(path: countsPath) }
 
         var array = GGUFBuilder()
         array.header(tensors: 0, keys: 1)
         array.string("k"); array.u32(9); array.u32(4); array.u64(1 << 40)
         let arrayPath = try array.write()
+        defer { try? FileManager.default.removeItem(atPath: arrayPath) }
         #expect(throws: GGUFError.self) { try GGUFFile(path: arrayPath) }
     }
 
     @Test func namesAZipFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("z-\(UUID()).gguf").path
         try Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 60)).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             _ = try GGUFFile(path: path)
             Issue.record("a zip file was accepted as GGUF")
@@ -98,6 +105,7 @@ struct GGUFBuilder {
         b.header(tensors: 1, keys: 0)
         b.string("w"); b.u32(1); b.u64(32); b.u32(99); b.u64(0)
         let path = try b.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: GGUFError.self) { try GGUFFile(path: path) }
     }
 
