@@ -7,7 +7,7 @@ import Ingest
 ///
 /// The model is trusted with wording only. Which sources exist, which ids are valid, what is quoted and
 /// whether anything relevant was found are all decided in code (`RelevanceGate`, `ContextPacker`,
-/// `CitationResolver`, `NotFoundDetector`, `IdentifierAnswerCheck`).
+/// `CitationResolver`, `NotFoundDetector`, `IdentifierAnswerCheck`, `AmountCheck`).
 public struct Asker: Sendable {
     public var retriever: any Retriever
     public var generator: any TextGenerator
@@ -142,8 +142,10 @@ public struct Asker: Sendable {
         phases.lap(firstToken == nil ? "prefill" : "decode")
         timings.phases = phases.phases
         let reply = Self.cleanReply(text)
-        if detector.isNotFound(reply) || !Self.statesSomething(reply)
-            || !IdentifierAnswerCheck.accepts(reply, question: question, sources: prepared.items.map(\.fencedBlock))
+        let sources = prepared.items.map(\.fencedBlock)
+        if detector.isNotFound(reply) || !Self.statesSomething(reply) || ContextItem.reproducesHeader(reply)
+            || !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources)
+            || !AmountCheck.accepts(reply, sources: sources)
         {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(

@@ -42,6 +42,12 @@ public struct ContextItem: Sendable, Equatable {
         return header + "\n" + body + "\n\(ContextFence.marker)END SOURCE [\(n)]"
     }
 
+    /// Whether `reply` reproduces a block header (`[2] | 2026-05-20 | email "…"`): a small model that has
+    /// lost the thread copies the next source out instead of answering, and a copy is not an answer.
+    public static func reproducesHeader(_ reply: String) -> Bool {
+        reply.range(of: #"\|\s*(\d{4}-\d{2}-\d{2}|undated)\s*\|\s*(note|email)\s+""#, options: .regularExpression) != nil
+    }
+
     /// How the source is listed under an answer: `[n] path:start-end (date)` for notes,
     /// `[n] Subject — From, date <Message-ID>` for mail.
     public var sourceLine: String {

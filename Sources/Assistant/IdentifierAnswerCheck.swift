@@ -2,26 +2,28 @@ import Foundation
 
 /// Checks the one kind of answer whose shape is known in advance: a question asking for an identifier
 /// ("what is my passport number", "the ticket ID of that bug", "the tracking code") is answered only by a
-/// token with digits in it that the sources spell out.
+/// token with digits in it that a source spells out next to the thing asked about.
 ///
 /// Small models asked for an identifier the sources lack rarely say so; they fill the slot with the nearest
-/// number in sight (a price, a date) or with one they make up. Both are caught here: a sum of money or a
-/// date is not an identifier, and an identifier no source contains was not read from the user's data.
+/// number in sight (a price, a date, a model name) or with one they make up. All are caught here: a sum of
+/// money or a date is not an identifier, an identifier no source contains was not read from the user's
+/// data, and one that no source puts near the question's naming word ("frame" for "frame number", within
+/// `window` words) is some other thing's code: "Corvid GR2" is a bike's model, not its frame number.
 /// Questions of any other kind pass unchecked.
 enum IdentifierAnswerCheck {
     /// Nouns that, after a naming word ("passport number", "order ID"), ask for an identifier.
     static let identifierNouns: Set<String> = ["number", "id", "code", "reference"]
 
-    /// Currency words and signs that make a number next to them a sum of money.
-    static let currencies: Set<String> = [
-        "$", "€", "£", "¥", "usd", "eur", "gbp", "chf", "jpy", "cad", "aud", "sek", "nok", "dkk", "pln", "inr",
-        "dollars", "euros", "pounds",
-    ]
+    /// How many words apart a source may put the naming word and the identifier ("Tracking number:
+    /// PH77310925GB", "I've opened ticket TP-4417 and escalated it").
+    static let window = 12
 
     /// Whether `answer` is acceptable for `question` given the text the model was shown.
     static func accepts(_ answer: String, question: String, sources: [String]) -> Bool {
-        guard asksForIdentifier(question) else { return true }
-        return !identifiers(in: answer, sources: sources).isEmpty
+        guard let naming = namingWords(question) else { return true }
+        return identifiers(in: answer, sources: sources).contains { token in
+            sources.contains { mentions(token, near: naming, in: $0) }
+        }
     }
 
     /// Words that make "number" a quantity: "the total number of guests".
@@ -33,12 +35,36 @@ enum IdentifierAnswerCheck {
     /// Whether `question` asks for an identifier: an identifier noun right after a naming word ("passport
     /// number", not "the number" or "total number").
     static func asksForIdentifier(_ question: String) -> Bool {
+        namingWords(question) != nil
+    }
+
+    /// The words naming what the identifier belongs to (up to two, nearest first: "EMS tracking number" →
+    /// tracking, ems), or nil when the question asks for no identifier.
+    static func namingWords(_ question: String) -> [String]? {
         let words = LexicalText.words(question)
-        for (i, word) in words.enumerated() where identifierNouns.contains(word) && i > 0 {
-            let before = words[i - 1]
-            if LexicalText.stopWords.contains(before) || quantityWords.contains(before) { continue }
-            if before.first?.isNumber == true { continue }
-            return true
+        func naming(_ index: Int) -> Bool {
+            let candidate = words[index]
+            return !LexicalText.stopWords.contains(candidate) && !quantityWords.contains(candidate)
+                && candidate.first?.isNumber != true
+        }
+        for (i, word) in words.enumerated() where identifierNouns.contains(word) && i > 0 && naming(i - 1) {
+            return i >= 2 && naming(i - 2) ? [words[i - 1], words[i - 2]] : [words[i - 1]]
+        }
+        return nil
+    }
+
+    /// Whether `source` spells `token` within `window` words of a word starting with a naming word's
+    /// first four letters ("tracking" finds "Tracking:", "confirmation" finds "confirmed").
+    static func mentions(_ token: String, near naming: [String], in source: String) -> Bool {
+        let prefixes = naming.map { String($0.prefix(4)) }
+        let words = source.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+        let target = token.lowercased()
+        for (i, word) in words.enumerated() where word.contains(target) {
+            let nearby = words[max(0, i - window)...min(words.count - 1, i + window)]
+            let named = nearby.contains { piece in
+                LexicalText.words(piece).contains { w in prefixes.contains { w.hasPrefix($0) } }
+            }
+            if named { return true }
         }
         return false
     }
@@ -51,23 +77,13 @@ enum IdentifierAnswerCheck {
         for (i, raw) in tokens.enumerated() {
             let token = raw.trimmingCharacters(in: CharacterSet(charactersIn: ".,;:!?()\"'“”‘’*`"))
             guard token.contains(where: \.isNumber) else { continue }
-            if isMoney(token, before: i > 0 ? tokens[i - 1] : nil, after: i + 1 < tokens.count ? tokens[i + 1] : nil) {
+            if AmountCheck.isMoney(token, before: i > 0 ? tokens[i - 1] : nil, after: i + 1 < tokens.count ? tokens[i + 1] : nil) {
                 continue
             }
             if isDate(token) { continue }
             if sources.contains(where: { $0.contains(token) }) { found.append(token) }
         }
         return found
-    }
-
-    private static func isMoney(_ token: String, before: String?, after: String?) -> Bool {
-        func currency(_ word: String?) -> Bool {
-            guard let word else { return false }
-            return currencies.contains(word.lowercased().trimmingCharacters(in: .punctuationCharacters))
-        }
-        if let first = token.first, currencies.contains(String(first)) { return true }
-        if let last = token.last, currencies.contains(String(last)) { return true }
-        return currency(before) || currency(after)
     }
 
     /// ISO days (2026-07-14), numeric days (14/07/2026, 7.14.2026) and times (14:30).
