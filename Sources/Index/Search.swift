@@ -210,7 +210,8 @@ extension IndexStore {
         let candidates = ScoredList.candidates(of: retrieved)
         guard !candidates.isEmpty else { return [] }
         var rows = try candidateRows(candidates)
-        let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: rows.mapValues(\.documentID))
+        let documentOf = rows.mapValues(\.documentID)
+        let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: documentOf)
         let topical = scored.map(\.id)
         guard !topical.isEmpty else { return [] }
         func inDateOrder(_ order: DateOrder) -> (Int64, Int64) -> Bool {
@@ -285,9 +286,12 @@ extension IndexStore {
         }
         for (id, score) in laterChunks where kept.count < limit { keep(id, score) }
         rows.removeAll()
+        let firstDocuments = Set(retrieved.compactMap { $0.items.first.flatMap { documentOf[$0.id] } })
+        let agreedDocument = retrieved.count > 1 && firstDocuments.count == 1 ? firstDocuments.first : nil
         return try kept.map { row in
             var hit = try joinNeighbor(row)
             hit.similarity = vectors?.similarity(of: row.chunkID)
+            hit.firstForEveryRetriever = row.documentID == agreedDocument
             return hit
         }
     }

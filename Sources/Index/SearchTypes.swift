@@ -53,6 +53,10 @@ public struct SearchHit: Sendable, Equatable {
     /// an absolute measure of closeness (unlike `score`, which is relative to the query's other candidates)
     /// that a caller can threshold without embedding the text again.
     public var similarity: Double?
+    /// Whether this hit's document is the first document of every retriever the search fused (BM25 and
+    /// vectors): the words and the meaning of the query point at the same place. False for single-mode
+    /// searches and for every other document.
+    public var firstForEveryRetriever: Bool = false
 
     public init(
         chunkID: Int64, documentID: Int64, score: Double, kind: DocumentKind, path: String, lineStart: Int,

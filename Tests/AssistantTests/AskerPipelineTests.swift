@@ -171,6 +171,14 @@ import Testing
         #expect(gate.relevant(hits, question: "password manager", similarities: [0.2, 0.1, 0.1]).isEmpty)
     }
 
+    @Test func retrieversAgreeingOnTheFirstDocumentPassLowSimilarity() {
+        var agreed = hits
+        agreed[0].firstForEveryRetriever = true
+        let gate = RelevanceGate(minimumSimilarity: 0.5, contextSimilarity: 0.3, lexicalCoverage: 0.6)
+        #expect(gate.relevant(agreed, question: "Which router do we have?", similarities: [0.35, 0.1, 0.2]).map(\.chunkID) == [1])
+        #expect(gate.relevant(hits, question: "Which router do we have?", similarities: [0.35, 0.1, 0.2]).isEmpty)
+    }
+
     @Test func withoutSimilaritiesAnySharedWordKeepsAllHits() {
         let gate = RelevanceGate(minimumScore: 0.015)
         #expect(gate.relevant(hits, question: "router model?").map(\.chunkID) == [1, 2])

@@ -56,6 +56,15 @@ enum ModelLocator {
         #expect(status.embedded == status.chunks)
         #expect(status.embeddingModel == embedder.modelID)
 
+        // Both retrievers put the home-network note first for a plain question about it, and say so; a
+        // single-mode search has nothing to agree with.
+        let agreed = try store.search(SearchQuery(text: "Which Wi-Fi router do we have at home?", limit: 5))
+        #expect(agreed.first?.path.hasSuffix("home-network.md") == true)
+        #expect(agreed.first?.firstForEveryRetriever == true)
+        #expect(agreed.filter { !$0.path.hasSuffix("home-network.md") }.allSatisfy { !$0.firstForEveryRetriever })
+        #expect(try store.search(SearchQuery(text: "Which Wi-Fi router do we have at home?", limit: 5), mode: .bm25)
+            .allSatisfy { !$0.firstForEveryRetriever })
+
         // A paraphrase with no shared keyword is found by the vector half.
         let vectorHits = try store.search(SearchQuery(text: "which wireless access device is installed in our house", limit: 5), mode: .vector)
         #expect(vectorHits.contains { $0.path.hasSuffix("home-network.md") })
