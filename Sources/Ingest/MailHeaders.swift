@@ -215,6 +215,24 @@ enum HeaderValues {
         } ?? s
     }
 
+    /// A mailing-list archive's spam-proofed sender ("alice at example.org (Alice Smith)", as Mailman's
+    /// text archives write it) as an ordinary address ("Alice Smith <alice@example.org>"), so that it reads
+    /// and filters like every other sender; anything else unchanged.
+    static func unobfuscatedSender(_ value: String) -> String {
+        let parts = value.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
+        guard parts.count >= 3, parts[1] == "at" else { return value }
+        let local = parts[0], domain = parts[2]
+        let addressCharacters = { (c: Character) in c.isLetter || c.isNumber || "._%+-".contains(c) }
+        guard local.allSatisfy(addressCharacters), domain.allSatisfy(addressCharacters), domain.contains(".") else {
+            return value
+        }
+        let address = "\(local)@\(domain)"
+        guard parts.count == 4 else { return address }
+        let comment = parts[3]
+        guard comment.hasPrefix("("), comment.hasSuffix(")"), comment.count > 2 else { return value }
+        return "\(comment.dropFirst().dropLast()) <\(address)>"
+    }
+
     /// Splits an address list on commas that are outside quotes, angle brackets and comments.
     /// Scans UTF-8 bytes: every delimiter is ASCII, and ASCII bytes never occur inside a multi-byte
     /// character.

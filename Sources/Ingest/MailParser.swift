@@ -34,7 +34,7 @@ public enum MailParser {
         try walker.walk(buffer: buffer, headers: headers, body: bodyStart..<buffer.count)
 
         let subject = HeaderValues.collapseSpaces(EncodedWords.decode(headers.first("subject") ?? ""))
-        let from = headers.first("from").map { HeaderValues.collapseSpaces(EncodedWords.decode($0)) }
+        let from = headers.first("from").map { HeaderValues.unobfuscatedSender(HeaderValues.collapseSpaces(EncodedWords.decode($0))) }
             ?? fromLineAddress(raw.fromLine)
         var recipients: [String] = []
         for field in headers.all("to") + headers.all("cc") {

@@ -33,6 +33,21 @@ import Testing
         #expect(doc.path == "/mail/test.mbox")
     }
 
+    @Test func mailingListArchiveSendersReadAsAddresses() throws {
+        let doc = try parseMail("""
+            From: alice at example.org (Alice Smith)
+            Subject: [dev] Release 2.1
+            Date: Mon, 02 Mar 2026 10:15:01 +0000
+
+            Release 2.1 is planned for March 20.
+            """)
+        #expect(doc.from == "Alice Smith <alice@example.org>")
+        #expect(HeaderValues.unobfuscatedSender("bob at lists.example.net") == "bob@lists.example.net")
+        for untouched in ["Meet me at noon (really)", "Jane Doe <jane@example.com>", "x at y (unclosed"] {
+            #expect(HeaderValues.unobfuscatedSender(untouched) == untouched)
+        }
+    }
+
     @Test func bodyLineOffsetInsideAnMbox() throws {
         let mbox = """
             From a@x Tue Mar  5 10:30:00 2024
