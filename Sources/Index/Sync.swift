@@ -197,10 +197,9 @@ struct SyncRun {
                     try rereadMbox(file, handle: handle)
                 }
             } else {
-                if !(try looksLikeMbox(handle)) {
-                    report.failed.append(FailedSource(
-                        path: file.path,
-                        error: "not an mbox file: it does not start with a `From ` line (notes need a .md or .markdown extension)"))
+                let prefix = try mboxPrefix(handle)
+                if !MboxSplitter.looksLikeMbox(prefix: prefix) {
+                    report.failed.append(FailedSource(path: file.path, error: MboxSplitter.notMboxReason(prefix: prefix)))
                     return
                 }
                 if record != nil {
@@ -217,9 +216,10 @@ struct SyncRun {
     }
 
     /// An mbox begins with `From ` (after optional blank lines).
-    private func looksLikeMbox(_ handle: FileHandle) throws -> Bool {
+    /// The first bytes of a file, enough to tell an mbox (and what else it is).
+    private func mboxPrefix(_ handle: FileHandle) throws -> Data {
         try handle.seek(toOffset: 0)
-        return MboxSplitter.looksLikeMbox(prefix: try handle.read(upToCount: 4096) ?? Data())
+        return try handle.read(upToCount: 4096) ?? Data()
     }
 
     /// True when the bytes just before `bytesIndexed` are the ones fingerprinted last time: the file was

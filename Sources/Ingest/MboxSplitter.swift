@@ -104,6 +104,26 @@ public struct MboxSplitter: Sendable {
         return prefix[i...].starts(with: "From ".utf8)
     }
 
+    /// Why a file whose prefix is not an mbox's is not one, in words a user can act on: compressed
+    /// archives (as mailing lists publish them) must be unpacked first, and a single saved message is not
+    /// a mailbox.
+    public static func notMboxReason(prefix: Data) -> String {
+        let compressed: [(name: String, magic: [UInt8], unpack: String)] = [
+            ("gzip", [0x1F, 0x8B], "gunzip"), ("bzip2", Array("BZh".utf8), "bunzip2"),
+            ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "unxz"), ("zstd", [0x28, 0xB5, 0x2F, 0xFD], "unzstd"),
+            ("zip", [0x50, 0x4B, 0x03, 0x04], "unzip"),
+        ]
+        if let format = compressed.first(where: { prefix.starts(with: $0.magic) }) {
+            return "not an mbox file: it is \(format.name)-compressed; unpack it first (`\(format.unpack)`) and index the result"
+        }
+        let head = String(decoding: prefix.prefix(512), as: UTF8.self).lowercased()
+        if ["return-path:", "received:", "from:", "message-id:", "delivered-to:", "mime-version:"].contains(where: head.hasPrefix) {
+            return "not an mbox file: it holds a single message (it starts with a header, not a `From ` line); "
+                + "collect messages into an mbox to index them"
+        }
+        return "not an mbox file: it does not start with a `From ` line (notes need a .md or .markdown extension)"
+    }
+
     /// Splits a whole file held in memory (convenience for small files and tests).
     public static func split(_ data: Data, maxMessageBytes: Int = MboxSplitter.defaultMaxMessageBytes) -> [RawMessage] {
         var splitter = MboxSplitter(maxMessageBytes: maxMessageBytes)

@@ -66,6 +66,14 @@ import Testing
         #expect(messages.map(\.lineCount).reduce(0, +) == data.filter { $0 == 0x0A }.count)
     }
 
+    @Test func saysWhatAFileIsWhenItIsNoMbox() {
+        #expect(MboxSplitter.notMboxReason(prefix: Data([0x1F, 0x8B, 0x08, 0x00])).contains("gzip-compressed"))
+        #expect(MboxSplitter.notMboxReason(prefix: Data("BZh91AY&SY".utf8)).contains("`bunzip2`"))
+        #expect(MboxSplitter.notMboxReason(prefix: Data("Return-Path: <a@b.example>\nFrom: a@b.example\n".utf8))
+            .contains("single message"))
+        #expect(MboxSplitter.notMboxReason(prefix: Data("just some text".utf8)).contains("does not start with a `From ` line"))
+    }
+
     @Test func tinyBlocksEqualWhole() {
         var text = Self.sample
         text += String(repeating: "x", count: 200_000) + "\n\nFrom dave@example.com Fri Mar  8 09:00:00 2024\nSubject: long\n\nbody"
