@@ -33,6 +33,30 @@ public struct SummaryNotes: Sendable, Equatable, Codable {
         case summary, decisions, actionItems = "action_items", openQuestions = "open_questions"
     }
 
+    /// The notes without items that say the same thing about different people ("Kwame will be there
+    /// anyway", "Maren will be there anyway"): a small model tends to copy one line once per participant.
+    /// Items are compared with the participants' names and addresses taken out; the first of each stays.
+    /// Items too short to compare that way are kept as they are.
+    public func withoutRepeatsAcrossPeople(_ participants: [String]) -> SummaryNotes {
+        var nameWords = Set<String>()
+        for person in participants {
+            for word in LexicalText.words(person) where word.count > 1 { nameWords.insert(word) }
+        }
+        func key(_ text: String) -> String? {
+            let rest = LexicalText.words(text).filter { !nameWords.contains($0) }.joined(separator: " ")
+            return rest.count >= 12 ? rest : nil
+        }
+        func unique<T>(_ items: [T], _ text: (T) -> String) -> [T] {
+            var seen = Set<String>()
+            return items.filter { item in key(text(item)).map { seen.insert($0).inserted } ?? true }
+        }
+        var notes = self
+        notes.decisions = unique(decisions) { $0 }
+        notes.actionItems = unique(actionItems) { $0.what }
+        notes.openQuestions = unique(openQuestions) { $0 }
+        return notes
+    }
+
     /// The line-based format the prompts ask for; used to feed part summaries to the merge step.
     public var rendered: String {
         var lines = ["SUMMARY: \(summary)", "DECISIONS:"]
@@ -64,7 +88,7 @@ public enum SummaryParser {
 
         func addItem(_ raw: String, to section: Section) {
             let item = raw.trimmingCharacters(in: .whitespaces)
-            guard !item.isEmpty, !isPlaceholder(item) else { return }
+            guard !item.isEmpty, !isPlaceholder(item), !isLabel(item) else { return }
             switch section {
             case .summary: summaryLines.append(item)
             case .decisions: appendUnique(item, to: &notes.decisions)
@@ -112,9 +136,39 @@ public enum SummaryParser {
             summaryLines = preamble.filter { !$0.hasSuffix(":") }
             if !sawHeading { summaryLines = preamble }
         }
-        notes.summary = dropRepeatedSentences(summaryLines.filter { !isPlaceholder($0) }.joined(separator: " "))
+        notes.summary = withoutSignOffs(dropRepeatedSentences(summaryLines.filter { !isPlaceholder($0) }.joined(separator: " ")))
         return notes
     }
+
+    /// `text` without the letter closings a model copies from the thread ("Yours faithfully, Maren
+    /// Holloway.") and without a "- none" placeholder run onto its end.
+    static func withoutSignOffs(_ text: String) -> String {
+        var kept: [String] = []
+        for sentence in LexicalText.sentences(in: text) {
+            let words = LexicalText.words(sentence)
+            let opening = words.prefix(2).joined(separator: " ")
+            let closing = signOffs.contains(opening) || words.first.map(signOffs.contains) == true
+            if closing && words.count <= 6 { continue }
+            kept.append(sentence)
+        }
+        var result = kept.joined(separator: " ")
+        while let range = result.range(of: #"\s*-\s*none\.?\s*$"#, options: [.regularExpression, .caseInsensitive]) {
+            result.removeSubrange(range)
+        }
+        return result
+    }
+
+    /// A short line ending in a colon ("PART 2:", "Thread part 1:", "Next steps:") labels what follows;
+    /// it is not an item itself.
+    static func isLabel(_ item: String) -> Bool {
+        item.hasSuffix(":") && LexicalText.words(item).count <= 3
+    }
+
+    /// First words of a letter's closing line.
+    static let signOffs: Set<String> = [
+        "yours faithfully", "yours sincerely", "yours truly", "best regards", "kind regards", "warm regards",
+        "best wishes", "many thanks", "regards", "cheers", "sincerely", "thanks", "best",
+    ]
 
     /// `text` with every sentence after its first occurrence removed: a small model decoding greedily can
     /// loop on one sentence until it runs out of tokens, and the loop adds nothing. An unfinished last

@@ -3,6 +3,46 @@ import Testing
 @testable import Assistant
 
 @Suite struct SummaryParserTests {
+    @Test func copiedClosingsAndTrailingPlaceholdersLeaveTheSummary() {
+        let notes = SummaryParser.parse("""
+            SUMMARY: Maren claimed for the stolen bike. The insurer paid GBP 900. Yours faithfully, Maren Holloway. - none
+            DECISIONS:
+            - none
+            """)
+        #expect(notes.summary == "Maren claimed for the stolen bike. The insurer paid GBP 900.")
+        let labelled = SummaryParser.parse("SUMMARY: Sprint.\nQUESTIONS:\n- PART 2:\n- Who brings the projector?")
+        #expect(labelled.openQuestions == ["Who brings the projector?"])
+        #expect(SummaryParser.withoutSignOffs("Thanks to the PTA's grant the trip now costs GBP 148.")
+            == "Thanks to the PTA's grant the trip now costs GBP 148.")
+    }
+
+    @Test func oneLineCopiedForEachParticipantIsKeptOnce() {
+        let notes = SummaryNotes(
+            summary: "Sprint planning.",
+            decisions: [
+                "Kwame Asante will be there anyway, count me in for the Sunday.",
+                "Maren Holloway will be there anyway, count me in for the Sunday.",
+                "Hold the sprint on Sunday 11 October.",
+            ],
+            actionItems: [
+                ActionItem(who: nil, what: "Minster Lane Hotel (reservations@minster.example) paid for the double room", due: nil),
+                ActionItem(who: nil, what: "Maren Holloway (maren@quarry.example) paid for the double room", due: nil),
+                ActionItem(who: "Kwame", what: "Book the room", due: nil),
+            ])
+        let cleaned = notes.withoutRepeatsAcrossPeople([
+            "Kwame Asante <kwame@gpx.example>", "Maren Holloway <maren@quarry.example>",
+            "Minster Lane Hotel <reservations@minster.example>",
+        ])
+        #expect(cleaned.decisions == [
+            "Kwame Asante will be there anyway, count me in for the Sunday.", "Hold the sprint on Sunday 11 October.",
+        ])
+        #expect(cleaned.actionItems.map(\.what) == [
+            "Minster Lane Hotel (reservations@minster.example) paid for the double room", "Book the room",
+        ])
+        // Too short to tell a copy from two people with the same small task: kept.
+        #expect(SummaryNotes(decisions: ["Kwame agrees.", "Maren agrees."]).withoutRepeatsAcrossPeople(["Kwame", "Maren"])
+            .decisions.count == 2)
+    }
     @Test func parsesTheRequestedFormat() {
         let notes = SummaryParser.parse("""
             SUMMARY: The team planned the launch. It is on track.
