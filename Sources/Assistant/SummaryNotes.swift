@@ -91,7 +91,7 @@ public enum SummaryParser {
             guard !item.isEmpty, !isPlaceholder(item), !isLabel(item) else { return }
             switch section {
             case .summary: summaryLines.append(item)
-            case .decisions: appendUnique(item, to: &notes.decisions)
+            case .decisions: if let decision = decisionText(item) { appendUnique(decision, to: &notes.decisions) }
             case .questions: appendUnique(item, to: &notes.openQuestions)
             case .actions:
                 if let action = parseAction(item),
@@ -156,6 +156,18 @@ public enum SummaryParser {
             result.removeSubrange(range)
         }
         return result
+    }
+
+    /// A decision as a sentence. Models often write decisions in the action format, `who | what | when`:
+    /// that becomes "who: what (when)", and one whose "what" is empty or "None" is no decision at all.
+    static func decisionText(_ item: String) -> String? {
+        let parts = item.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard parts.count > 1 else { return item }
+        let what = parts[1]
+        guard meaningful(what) != nil, !isPlaceholder(what) else { return nil }
+        let who = meaningful(parts[0]).map { "\($0): " } ?? ""
+        let when = parts.count > 2 ? meaningful(parts[2]).map { " (\($0))" } ?? "" : ""
+        return who + what + when
     }
 
     /// A short line ending in a colon ("PART 2:", "Thread part 1:", "Next steps:") labels what follows;

@@ -10,6 +10,13 @@ import Testing
             - none
             """)
         #expect(notes.summary == "Maren claimed for the stolen bike. The insurer paid GBP 900.")
+        let piped = SummaryParser.parse("""
+            SUMMARY: Newsletter.
+            DECISIONS:
+            - Fellbridge Wheelers members <members@example.org> | None
+            - Gareth Pryce | Move the start to the rugby club | 2026-07-03
+            """)
+        #expect(piped.decisions == ["Gareth Pryce: Move the start to the rugby club (2026-07-03)"])
         let labelled = SummaryParser.parse("SUMMARY: Sprint.\nQUESTIONS:\n- PART 2:\n- Who brings the projector?")
         #expect(labelled.openQuestions == ["Who brings the projector?"])
         #expect(SummaryParser.withoutSignOffs("Thanks to the PTA's grant the trip now costs GBP 148.")
