@@ -286,8 +286,10 @@ extension IndexStore {
         }
         for (id, score) in laterChunks where kept.count < limit { keep(id, score) }
         rows.removeAll()
-        let firstDocuments = Set(retrieved.compactMap { $0.items.first.flatMap { documentOf[$0.id] } })
-        let agreedDocument = retrieved.count > 1 && firstDocuments.count == 1 ? firstDocuments.first : nil
+        // Agreement needs every retriever to have found something: BM25 finding no word of the question
+        // agrees with nothing.
+        let firstDocuments = retrieved.map { $0.items.first.flatMap { documentOf[$0.id] } }
+        let agreedDocument = retrieved.count > 1 && Set(firstDocuments).count == 1 ? firstDocuments[0] : nil
         return try kept.map { row in
             var hit = try joinNeighbor(row)
             hit.similarity = vectors?.similarity(of: row.chunkID)

@@ -64,6 +64,10 @@ enum ModelLocator {
         #expect(agreed.filter { !$0.path.hasSuffix("home-network.md") }.allSatisfy { !$0.firstForEveryRetriever })
         #expect(try store.search(SearchQuery(text: "Which Wi-Fi router do we have at home?", limit: 5), mode: .bm25)
             .allSatisfy { !$0.firstForEveryRetriever })
+        // No word of this query is in the index, so BM25 finds nothing and cannot agree with the vectors.
+        let unmatched = try store.search(SearchQuery(text: "qwertyuiop zxcvbnmasdf", limit: 3))
+        #expect(!unmatched.isEmpty)
+        #expect(unmatched.allSatisfy { !$0.firstForEveryRetriever })
 
         // A paraphrase with no shared keyword is found by the vector half.
         let vectorHits = try store.search(SearchQuery(text: "which wireless access device is installed in our house", limit: 5), mode: .vector)
