@@ -237,9 +237,9 @@ extension IndexStore {
         var weights = [Double(max(1, retrieved.count))]
         var headDocuments = Set<Int64>()
         for id in topical where headDocuments.count < limit {
-            if let document = rows[id]?.documentID { headDocuments.insert(document) }
+            if let document = documentOf[id] { headDocuments.insert(document) }
         }
-        let head = topical.filter { rows[$0].map { headDocuments.contains($0.documentID) } ?? false }
+        let head = topical.filter { documentOf[$0].map(headDocuments.contains) ?? false }
         if let dateOrder {
             // Recency (or its reverse) as one more ranked list: newer ranks higher, and chunks of one date
             // share a rank (notes without a date in them carry their file's time, often the same for many).

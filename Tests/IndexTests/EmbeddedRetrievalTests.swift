@@ -44,12 +44,9 @@ enum ModelLocator {
 /// End to end with the real all-MiniLM-L6-v2 embedder over SampleData.
 @Suite(.serialized) struct EmbeddedRetrievalTests {
     @Test func sampleDataHybridBeatsOrMatchesEachHalf() throws {
-        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
-        let scratch = try Scratch()
-        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
         let root = ModelLocator.sampleData
-        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
-        let report = try store.sync([root.appendingPathComponent("notes").path, root.appendingPathComponent("inbox.mbox").path], options: options)
+        let (store, embedder, report, scratch) = try indexed(root, ["notes", "inbox.mbox"])
+        defer { withExtendedLifetime(scratch) {} }
         #expect(report.failed.isEmpty, "\(report.failed)")
         #expect(report.embedded == report.chunks)
         let status = try store.status()
@@ -96,12 +93,9 @@ enum ModelLocator {
     /// The same comparison on a second question set, independent of SampleData: 20 short notes of another
     /// invented person and 41 questions (Tests/IndexTests/Resources/HeldOut).
     @Test func heldOutSetHybridBeatsOrMatchesEachHalf() throws {
-        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
-        let scratch = try Scratch()
-        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
         let root = ModelLocator.heldOut
-        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
-        let report = try store.sync([root.appendingPathComponent("notes").path], options: options)
+        let (store, _, report, scratch) = try indexed(root, ["notes"])
+        defer { withExtendedLifetime(scratch) {} }
         #expect(report.failed.isEmpty, "\(report.failed)")
         #expect(report.added == 20)
         let evaluation = try RetrievalEvaluation(
@@ -119,13 +113,9 @@ enum ModelLocator {
     /// The third set: a mailbox of 80 messages in reply threads that quote each other, with facts that
     /// change over a thread, and 9 notes (Tests/IndexTests/Resources/HeldOutMail, written blind).
     @Test func heldOutMailSetHybridFindsMoreThanEitherHalf() throws {
-        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
-        let scratch = try Scratch()
-        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
         let root = ModelLocator.heldOutMail
-        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
-        let report = try store.sync(
-            [root.appendingPathComponent("notes").path, root.appendingPathComponent("archive.mbox").path], options: options)
+        let (store, _, report, scratch) = try indexed(root, ["notes", "archive.mbox"])
+        defer { withExtendedLifetime(scratch) {} }
         #expect(report.failed.isEmpty, "\(report.failed)")
         #expect(report.added == 89)
         let evaluation = try RetrievalEvaluation(
@@ -138,6 +128,19 @@ enum ModelLocator {
         expectHybridBeatsEachHalf(result, mrrSlackAgainstVectors: 0.015, mrrSlackAgainstBM25: 0.015)
         let hybrid = try #require(result.modes.first { $0.mode == .hybrid })
         #expect(hybrid.recallAtK >= 0.75)
+    }
+
+    /// A fresh index of `items` (paths below `root`) with the real MiniLM, chunked at 200 tokens. The
+    /// scratch folder holding it lives as long as the caller keeps it.
+    private func indexed(_ root: URL, _ items: [String]) throws
+        -> (store: IndexStore, embedder: BertEmbedder, report: SyncReport, scratch: Scratch)
+    {
+        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
+        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
+        let report = try store.sync(items.map { root.appendingPathComponent($0).path }, options: options)
+        return (store, embedder, report, scratch)
     }
 
     /// Hybrid at least as good as BM25 alone and as vectors alone, on recall@k and on MRR (within
