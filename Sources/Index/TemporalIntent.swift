@@ -50,6 +50,15 @@ public struct TemporalIntent: Sendable, Equatable {
         "latest", "newest", "current", "currently", "recent", "recently", "nowadays", "now", "finally", "eventually",
     ]
 
+    /// Auxiliaries that make "first" after the subject an adverb of time: "when did we first meet?".
+    private static let pastAuxiliaries: Set<String> = ["did", "do", "does"]
+
+    /// Words after which "first" is an ordinal of the next noun ("our first meeting"), not "at first".
+    private static let determiners: Set<String> = [
+        "the", "a", "an", "my", "our", "your", "his", "her", "their", "its", "this", "that", "these", "those",
+        "of", "on", "in", "for", "at", "to",
+    ]
+
     /// Recency words that stay search words: a note may use them too ("bars I still have to practise").
     private static let keptRecencyWords: Set<String> = ["still", "anymore"]
 
@@ -131,9 +140,12 @@ public struct TemporalIntent: Sendable, Equatable {
                 remove(index..<(index + 1))
                 continue
             }
-            // "At first", and "first" before a past participle ("first scheduled", "first quoted"); not
-            // "first aid" or "first Thursday".
-            if (word == "at" && next == "first") || (word == "first" && next.count > 4 && next.hasSuffix("ed")) {
+            // "At first"; "first" before a past participle ("first scheduled", "first quoted"); and "first"
+            // as the adverb of a did-question ("what did the agent first propose?"), which no article or
+            // possessive precedes. Not "first aid", "the first Thursday" or "did we miss our first train".
+            let adverbOfDid = word == "first" && index > 0 && lower[..<index].contains { Self.pastAuxiliaries.contains($0) }
+                && !Self.determiners.contains(lower[index - 1])
+            if (word == "at" && next == "first") || (word == "first" && next.count > 4 && next.hasSuffix("ed")) || adverbOfDid {
                 intent.prefersEarliest = true
                 remove(index..<(index + 1 + (word == "at" ? 1 : 0)))
                 continue

@@ -64,13 +64,17 @@ import Ingest
         for question in [
             "What date was the ride originally planned for?", "When was my talk first scheduled?",
             "What did the agent propose at first?", "What was initially agreed?",
+            "What rent increase did the letting agent first propose?", "When did we first meet Ana?",
         ] {
             let intent = TemporalIntent.parse(question, now: now)
             #expect(intent.prefersEarliest, "\(question)")
             #expect(!intent.prefersRecent, "\(question)")
         }
         #expect(TemporalIntent.parse("When was my talk first scheduled?", now: now).remainder == "When was my talk scheduled?")
-        for question in ["Until when is my first-aid certificate valid?", "Is it the first Thursday of the month?"] {
+        for question in [
+            "Until when is my first-aid certificate valid?", "Is it the first Thursday of the month?",
+            "When did we have our first meeting?", "What did I buy on the first day?",
+        ] {
             #expect(!TemporalIntent.parse(question, now: now).prefersEarliest, "\(question)")
         }
     }
@@ -274,6 +278,33 @@ import Ingest
         let march = try store.search(SearchQuery(text: "kiln in March"), mode: .hybrid, now: now)
         #expect(march.count == 5)
         #expect(Set(march.prefix(2).map(\.title)) == ["Kiln plan", "Kiln invoice"])
+    }
+
+    @Test func laterMessagesOfAThreadOutrankTheOnesTheySupersede() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        // The reply restates the question's words less often than the first message does, so text
+        // relevance alone ranks the superseded date first.
+        let mbox = mboxMessage(
+            id: "plan@example.org", subject: "Pottery fair stall", date: "Mon, 04 May 2026 09:00:00 +0000",
+            body: "The pottery fair stall is booked for Saturday 13 June. Pottery fair stall setup starts at 8.")
+            + mboxMessage(
+                id: "moved@example.org", subject: "Re: Pottery fair stall", date: "Fri, 15 May 2026 09:00:00 +0000",
+                inReplyTo: "plan@example.org", body: "The organisers moved the fair: our stall is now on Sunday 21 June.")
+            + mboxMessage(
+                id: "other@example.org", subject: "Glaze order", date: "Sat, 16 May 2026 09:00:00 +0000",
+                body: "Glaze order for the fair: three tins of celadon.")
+        try scratch.write("mail/inbox.mbox", mbox)
+        #expect(try store.sync([scratch.path("mail/inbox.mbox")]).failed.isEmpty)
+        let question = "when is the pottery fair stall"
+        // With room for one document there is no thread to reorder: this is the text order.
+        let textOrder = try store.search(SearchQuery(text: question, limit: 1), mode: .bm25)
+        #expect(textOrder.map(\.messageID) == ["plan@example.org"])
+        let hits = try store.search(SearchQuery(text: question), mode: .bm25)
+        #expect(hits.first?.messageID == "moved@example.org")
+        // Asking how things stood at first keeps the first message first.
+        let original = try store.search(SearchQuery(text: "when was the pottery fair stall originally"), mode: .bm25)
+        #expect(original.first?.messageID == "plan@example.org")
     }
 
     @Test func hitsCarryCitations() throws {
