@@ -69,6 +69,7 @@ public struct MailboxReader: Sendable {
                 }
             }
         }
+        var isFirstBlock = true
         while true {
             let block: Data
             do {
@@ -77,10 +78,26 @@ public struct MailboxReader: Sendable {
                 throw AssistantError.mailboxUnreadable(path: path, reason: "\(error)")
             }
             if block.isEmpty { break }
+            if isFirstBlock && Gzip.isGzip(block) {
+                // A compressed archive is read whole and decompressed; its messages are split from that.
+                take(splitter.append(try decompressed(block, rest: handle, path: path)))
+                break
+            }
+            isFirstBlock = false
             take(splitter.append(block))
         }
         take(splitter.finish())
         return (documents, skipped)
+    }
+
+    private func decompressed(_ first: Data, rest handle: FileHandle, path: String) throws -> Data {
+        do {
+            var compressed = first
+            while let block = try handle.read(upToCount: 1 << 24), !block.isEmpty { compressed.append(block) }
+            return try Gzip.decompress(compressed)
+        } catch {
+            throw AssistantError.mailboxUnreadable(path: path, reason: "\(error)")
+        }
     }
 }
 

@@ -13,6 +13,9 @@ struct ScannedFile: Sendable, Equatable {
     var size: Int64
     /// Modification time in nanoseconds since 1970.
     var mtime: Int64
+    /// Where the bytes are read from when that is not `path`: a compressed archive's decompressed copy
+    /// (`CompressedArchives`), whose size `size` then is.
+    var contentPath: String? = nil
 }
 
 /// Expands the paths given to `sync` into files, without opening any of them.
@@ -159,14 +162,14 @@ enum SafeFile {
         return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
-    /// Reads a whole (small) file, refusing anything larger than `limit` bytes.
-    static func readAll(_ path: String, limit: Int) throws -> Data {
+    /// Reads a whole (small) file, refusing anything larger than `limit` bytes as not being `purpose`.
+    static func readAll(_ path: String, limit: Int, purpose: String = "a note") throws -> Data {
         let handle = try openRegular(path)
         var data = Data()
         while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
             data.append(block)
             if data.count > limit {
-                throw ReadFailure(description: "larger than \(limit >> 20) MiB; not treated as a note")
+                throw ReadFailure(description: "larger than \(limit >> 20) MiB; not treated as \(purpose)")
             }
         }
         return data

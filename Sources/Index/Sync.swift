@@ -78,6 +78,7 @@ struct SyncRun {
     var report = SyncReport()
     var mailChanged = false
     private let chunker: Chunker
+    private let archives: CompressedArchives
 
     /// Notes larger than this are almost certainly not notes (a log, a data dump renamed .md).
     static let maxNoteBytes = 64 << 20
@@ -91,6 +92,7 @@ struct SyncRun {
         self.options = options
         self.progress = progress
         chunker = Chunker(counter: options.tokenCounter, maxTokens: options.maxChunkTokens, overlapTokens: options.overlapTokens)
+        archives = CompressedArchives(indexPath: store.path)
     }
 
     private func checkCancelled() throws {
@@ -102,10 +104,24 @@ struct SyncRun {
         let scan = SourceScanner.scan(paths)
         report.failed.append(contentsOf: scan.failed)
         let known = try store.loadSources()
+        var files: [ScannedFile] = []
+        for file in scan.files {
+            guard file.kind == .mbox, CompressedArchives.isCompressed(file.path) else {
+                files.append(file)
+                continue
+            }
+            try checkCancelled()
+            do {
+                files.append(try archives.unpacked(file))
+            } catch {
+                // What was indexed from it stays: the archive is still there, only unreadable now.
+                report.failed.append(FailedSource(path: file.path, error: "\(error)"))
+            }
+        }
 
         // Cheap first pass: size + mtime decide which files need opening at all.
         var work: [(ScannedFile, SourceRecord?)] = []
-        for file in scan.files {
+        for file in files {
             let record = known[file.path]
             if let record, record.complete, record.kind == file.kind, record.size == file.size, record.mtime == file.mtime {
                 report.unchanged += file.kind == .note ? 1 : try store.documentCount(path: file.path)
@@ -181,7 +197,7 @@ struct SyncRun {
     private mutating func syncMbox(_ file: ScannedFile, record: SourceRecord?) throws {
         let handle: FileHandle
         do {
-            handle = try SafeFile.openRegular(file.path)
+            handle = try SafeFile.openRegular(file.contentPath ?? file.path)
         } catch {
             report.failed.append(FailedSource(path: file.path, error: "\(error)"))
             return
@@ -466,6 +482,7 @@ struct SyncRun {
             }
             report.removed += count
             if known[path]?.kind == .mbox { mailChanged = true }
+            if CompressedArchives.isCompressed(path) { archives.removeCopy(of: path) }
         }
     }
 

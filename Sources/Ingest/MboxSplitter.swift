@@ -109,10 +109,14 @@ public struct MboxSplitter: Sendable {
     /// a mailbox.
     public static func notMboxReason(prefix: Data) -> String {
         let compressed: [(name: String, magic: [UInt8], unpack: String)] = [
-            ("gzip", [0x1F, 0x8B], "gunzip"), ("bzip2", Array("BZh".utf8), "bunzip2"),
+            ("bzip2", Array("BZh".utf8), "bunzip2"),
             ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "unxz"), ("zstd", [0x28, 0xB5, 0x2F, 0xFD], "unzstd"),
             ("zip", [0x50, 0x4B, 0x03, 0x04], "unzip"),
         ]
+        if Gzip.isGzip(prefix) {
+            return "not an mbox file: it is gzip-compressed; name it *.gz to index it as a compressed archive, "
+                + "or unpack it first (`gunzip`)"
+        }
         if let format = compressed.first(where: { prefix.starts(with: $0.magic) }) {
             return "not an mbox file: it is \(format.name)-compressed; unpack it first (`\(format.unpack)`) and index the result"
         }

@@ -145,6 +145,56 @@ import Ingest
         #expect(unchanged.bytesParsed == 0)
     }
 
+    @Test func gzipArchivesAreIndexedThroughADecompressedCopy() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        /// Writes `text` as the gzip archive `list/2026-March.txt.gz`, compressed by the system's gzip.
+        func writeArchive(_ text: String) throws -> String {
+            let plain = try scratch.write("list/2026-March.txt", text)
+            let gzip = Process()
+            gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+            gzip.arguments = ["-f", "-n", plain]
+            try gzip.run()
+            gzip.waitUntilExit()
+            #expect(gzip.terminationStatus == 0)
+            return plain + ".gz"
+        }
+        let firstMessage = mboxMessage(id: "a1@example.org", subject: "Kiln firing", body: "The bisque firing is on Monday.")
+        let archive = try writeArchive(firstMessage)
+        let first = try store.sync([archive])
+        #expect(first.failed.isEmpty, "\(first.failed)")
+        #expect(first.added == 1)
+        let hit = try #require(try store.search(SearchQuery(text: "bisque")).first)
+        #expect(hit.path == archive)
+        #expect(hit.messageID == "a1@example.org")
+        let copy = CompressedArchives(indexPath: store.path).copyPath(for: archive)
+        #expect(try FileManager.default.attributesOfItem(atPath: copy)[.posixPermissions] as? Int == 0o600)
+
+        let unchanged = try store.sync([archive])
+        #expect(unchanged.unchanged == 1 && unchanged.bytesParsed == 0)
+
+        // The list's current month grows: only the new message is parsed.
+        let reply = mboxMessage(
+            id: "a2@example.org", subject: "Re: Kiln firing", date: "Wed, 04 Mar 2026 10:00:00 +0000",
+            inReplyTo: "a1@example.org", body: "Celadon glaze for the glaze firing arrives Tuesday.")
+        _ = try writeArchive(firstMessage + reply)
+        let grown = try store.sync([archive])
+        #expect(grown.added == 1 && grown.removed == 0)
+        #expect(grown.bytesParsed == Int64(reply.utf8.count))
+
+        // A damaged archive is named, and what was indexed from it stays searchable.
+        try Data([0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4B]).write(to: URL(fileURLWithPath: archive))
+        let damaged = try store.sync([archive])
+        #expect(damaged.failed.map(\.path) == [archive])
+        #expect(damaged.failed.first?.error.contains("cut off") == true, "\(damaged.failed)")
+        #expect(try store.search(SearchQuery(text: "celadon")).first?.messageID == "a2@example.org")
+
+        // Deleted from a folder that is indexed, the archive leaves the index and its copy goes too.
+        try FileManager.default.removeItem(atPath: archive)
+        #expect(try store.sync([scratch.path("list")]).removed == 2)
+        #expect(!FileManager.default.fileExists(atPath: copy))
+    }
+
     @Test func rewrittenMboxDropsDeletedMessageAndKeepsTheRest() throws {
         let scratch = try Scratch()
         let store = try IndexStore(path: scratch.dbPath)

@@ -1,0 +1,94 @@
+import Foundation
+import Ingest
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Gzip-compressed mail archives (Mailman's `2024-January.txt.gz`, HyperKitty's `list.mbox.gz`), indexed
+/// through a decompressed copy kept next to the index.
+///
+/// The archive stays the source: documents, citations and `sources` carry its path, and line numbers count
+/// lines of its decompressed text (`zless +LINE archive.txt.gz`). The copy exists so that the mbox code can
+/// stream and re-read it like any mbox; it takes the archive's modification time, so an unchanged archive
+/// is neither decompressed nor opened again, and an archive that only grew (a list's current month) yields
+/// a copy that only grew, which is parsed from where the last run stopped. Copies are written to a temporary
+/// name and renamed, readable by the owner only, and deleted with their archive's documents.
+struct CompressedArchives {
+    /// `<index folder>/archives`.
+    let folder: String
+
+    /// Larger archives are refused: they would be held in memory whole while decompressing.
+    static let maxCompressedBytes = 2 << 30
+    static let maxDecompressedBytes = 16 << 30
+
+    init(indexPath: String) {
+        folder = (indexPath as NSString).deletingLastPathComponent + "/archives"
+    }
+
+    /// Whether `path` names a gzip archive (by its extension, so that unchanged files need not be opened).
+    static func isCompressed(_ path: String) -> Bool { path.lowercased().hasSuffix(".gz") }
+
+    /// Where the decompressed copy of the archive at `path` lives: one per archive path, its name kept
+    /// recognisable.
+    func copyPath(for path: String) -> String {
+        let name = String((path as NSString).lastPathComponent.dropLast(3))
+        return folder + "/" + ContentHasher.hash(path) + "-" + name
+    }
+
+    /// `archive` as an mbox to read: its decompressed copy, made now if missing or older than the archive.
+    func unpacked(_ archive: ScannedFile) throws -> ScannedFile {
+        let copy = copyPath(for: archive.path)
+        var info = stat()
+        if stat(copy, &info) == 0, SourceScanner.mtimeNanoseconds(info) == archive.mtime {
+            return ScannedFile(path: archive.path, kind: .mbox, size: Int64(info.st_size), mtime: archive.mtime, contentPath: copy)
+        }
+        let compressed = try SafeFile.readAll(archive.path, limit: Self.maxCompressedBytes, purpose: "a mail archive")
+        guard Gzip.isGzip(compressed) else {
+            throw SafeFile.ReadFailure(description: "named .gz but not gzip-compressed; rename it if it is a plain mbox")
+        }
+        let mbox = try Gzip.decompress(compressed, limit: Self.maxDecompressedBytes)
+        try store(mbox, at: copy, modified: archive.mtime)
+        return ScannedFile(path: archive.path, kind: .mbox, size: Int64(mbox.count), mtime: archive.mtime, contentPath: copy)
+    }
+
+    /// Deletes the copy of the archive at `path`, if there is one.
+    func removeCopy(of path: String) {
+        unlink(copyPath(for: path))
+    }
+
+    private func store(_ data: Data, at path: String, modified: Int64) throws {
+        if mkdir(folder, 0o700) != 0 && errno != EEXIST {
+            throw SafeFile.ReadFailure(description: "cannot create \(folder) for its decompressed copy: \(String(cString: strerror(errno)))")
+        }
+        let temporary = path + ".partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SafeFile.ReadFailure(description: "cannot write its decompressed copy \(temporary): \(String(cString: strerror(errno)))")
+        }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        // The copy carries the archive's time: equal times mean the copy is current.
+        let time = timespec(tv_sec: Int(modified / 1_000_000_000), tv_nsec: Int(modified % 1_000_000_000))
+        var times = [time, time]
+        if failure == 0 && futimens(fd, &times) != 0 { failure = errno }
+        close(fd)
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw SafeFile.ReadFailure(description: "cannot write its decompressed copy \(path): \(String(cString: strerror(failure)))")
+        }
+    }
+}
