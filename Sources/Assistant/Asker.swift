@@ -7,7 +7,7 @@ import Ingest
 ///
 /// The model is trusted with wording only. Which sources exist, which ids are valid, what is quoted and
 /// whether anything relevant was found are all decided in code (`RelevanceGate`, `ContextPacker`,
-/// `CitationResolver`, `NotFoundDetector`, `IdentifierAnswerCheck`, `AmountCheck`).
+/// `CitationResolver`, `NotFoundDetector`, `IdentifierAnswerCheck`, `AmountCheck`, `ClockTimeCheck`).
 public struct Asker: Sendable {
     public var retriever: any Retriever
     public var generator: any TextGenerator
@@ -146,6 +146,7 @@ public struct Asker: Sendable {
         if detector.isNotFound(reply) || !Self.statesSomething(reply) || ContextItem.reproducesHeader(reply)
             || !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources)
             || !AmountCheck.accepts(reply, sources: sources)
+            || !ClockTimeCheck.accepts(reply, question: question, sources: sources)
         {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(

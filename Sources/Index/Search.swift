@@ -158,12 +158,10 @@ extension IndexStore {
     /// "since May") becomes a date filter unless the query sets one (and if nothing matches inside it, a
     /// preference instead); a calendar range ("in October") ranks documents dated inside it first without
     /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
-    /// ranked list to the fusion. Among relevant messages of one thread, the later ones rank higher unless
-    /// the question asks how things stood at first. BM25 and vector candidates are fused by their
-    /// standardized scores, per document (`ScoreFusion.fuseByDocument`), filtered, ordered so each
-    /// document's best chunk comes before any second chunk, stripped of near-duplicates (same text, or mail
-    /// quoting a better hit), and hits that stop mid-thought are joined with the next chunk of their
-    /// document.
+    /// ranked list to the fusion. BM25 and vector candidates are fused by their standardized scores, per
+    /// document (`ScoreFusion.fuseByDocument`), filtered, ordered so each document's best chunk comes
+    /// before any second chunk, stripped of near-duplicates (same text, or mail quoting a better hit), and
+    /// hits that stop mid-thought are joined with the next chunk of their document.
     public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
         guard query.limit > 0 else { return [] }
         let intent = TemporalIntent.parse(query.text, now: now)
@@ -196,28 +194,6 @@ extension IndexStore {
             if intent.prefersRecent == intent.prefersEarliest { return nil }
             self = intent.prefersRecent ? .newestFirst : .oldestFirst
         }
-    }
-
-    /// `head` in tiers by how many later messages of their own thread are also in it: tier 0 holds
-    /// every chunk that nothing in the head supersedes (notes, lone messages, a thread's newest), tier 1
-    /// those with one newer reply, and so on. Nil when no thread has two dated messages in the head.
-    private static func supersededTiers(_ head: [Int64], rows: [Int64: CandidateRow]) -> [[Int64]]? {
-        var threadDates: [String: [Int64: Double]] = [:]
-        for id in head {
-            guard let row = rows[id], let thread = row.threadID, let date = row.date else { continue }
-            threadDates[thread, default: [:]][row.documentID] = date
-        }
-        guard threadDates.values.contains(where: { $0.count > 1 }) else { return nil }
-        var tiers: [[Int64]] = []
-        for id in head {
-            var newer = 0
-            if let row = rows[id], let thread = row.threadID, let date = row.date, let dates = threadDates[thread] {
-                newer = dates.values.filter { $0 > date }.count
-            }
-            while tiers.count <= newer { tiers.append([]) }
-            tiers[newer].append(id)
-        }
-        return tiers.filter { !$0.isEmpty }
     }
 
     private func rankedHits(text: String, filters: SearchFilters, mode: SearchMode, limit: Int, dateOrder: DateOrder?) throws -> [SearchHit] {
@@ -276,13 +252,6 @@ extension IndexStore {
                 }
             }
             lists.append(tiers)
-            weights.append(1)
-        }
-        if dateOrder != .oldestFirst, let superseded = Self.supersededTiers(head, rows: rows) {
-            // Mail settles things over a thread: the date proposed in the first message moves in a reply,
-            // the claim is settled in the last one. Among relevant messages of one thread, the later ones
-            // come first unless the question asks how things stood at first.
-            lists.append(superseded)
             weights.append(1)
         }
         if filters.preferredRange != nil {
@@ -444,7 +413,6 @@ extension IndexStore {
         var title: String
         var from: String?
         var date: Double?
-        var threadID: String?
         var score: Double = 0
     }
 
@@ -458,7 +426,7 @@ extension IndexStore {
                     db,
                     sql: """
                         SELECT c.id, c.document_id, c.ordinal, c.text, c.heading, c.line_start, c.line_end, c.text_hash,
-                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date, d.thread_id
+                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date
                         FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(marks))
                         """,
                     arguments: StatementArguments(slice))
@@ -468,8 +436,7 @@ extension IndexStore {
                         chunkID: id, documentID: row["document_id"], ordinal: row["ordinal"], text: row["text"],
                         heading: row["heading"], lineStart: row["line_start"], lineEnd: row["line_end"],
                         textHash: row["text_hash"], kind: DocumentKind(rawValue: row["kind"]) ?? .note, path: row["path"],
-                        messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"],
-                        threadID: row["thread_id"])
+                        messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"])
                 }
             }
             return rows

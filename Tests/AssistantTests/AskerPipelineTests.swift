@@ -332,3 +332,25 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(result.citations.isEmpty)
     }
 }
+
+@Suite struct ClockTimeCheckTests {
+    @Test func readsTimesOfDayAndNothingElse() {
+        #expect(ClockTimeCheck.times(in: "Talk 14:00-14:30, doors 9am, dinner 7 p.m., call at 10.30 a.m., lunch at noon.")
+            == [840, 870, 540, 1140, 630, 720])
+        #expect(ClockTimeCheck.times(in: "On 2026-07-14, 8 October, £10.30, version 1.15, 20% off, 3:15:20").isEmpty)
+        #expect(ClockTimeCheck.times(in: "12am, 12:05pm, 2:30 PM") == [0, 725, 870])
+    }
+
+    @Test func aTimeMustBeOneTheSourcesState() {
+        let sources = ["[1] | 2026-08-27 | email \"Programme change\"\nYour talk moves to Saturday 10 October, 2pm-2:30pm, Hall 2."]
+        #expect(ClockTimeCheck.accepts("Saturday 10 October at 14:00 [1].", question: "When is my talk now?", sources: sources))
+        #expect(!ClockTimeCheck.accepts("Saturday at 11:20 [1].", question: "When is my talk now?", sources: sources))
+        // Without a time a reply about a date stands, unless the question asked for the time.
+        #expect(ClockTimeCheck.accepts("On 10 October [1].", question: "When is my talk?", sources: sources))
+        #expect(!ClockTimeCheck.accepts(
+            "[1] The train leaves at 8 October 2026 from Minster Lane Hotel.", question: "What time does my train to York leave?",
+            sources: sources))
+        #expect(ClockTimeCheck.asksForATime("At what time does the ride start?"))
+        #expect(!ClockTimeCheck.asksForATime("How much time do we have?"))
+    }
+}

@@ -280,33 +280,6 @@ import Ingest
         #expect(Set(march.prefix(2).map(\.title)) == ["Kiln plan", "Kiln invoice"])
     }
 
-    @Test func laterMessagesOfAThreadOutrankTheOnesTheySupersede() throws {
-        let scratch = try Scratch()
-        let store = try IndexStore(path: scratch.dbPath)
-        // The reply restates the question's words less often than the first message does, so text
-        // relevance alone ranks the superseded date first.
-        let mbox = mboxMessage(
-            id: "plan@example.org", subject: "Pottery fair stall", date: "Mon, 04 May 2026 09:00:00 +0000",
-            body: "The pottery fair stall is booked for Saturday 13 June. Pottery fair stall setup starts at 8.")
-            + mboxMessage(
-                id: "moved@example.org", subject: "Re: Pottery fair stall", date: "Fri, 15 May 2026 09:00:00 +0000",
-                inReplyTo: "plan@example.org", body: "The organisers moved the fair: our stall is now on Sunday 21 June.")
-            + mboxMessage(
-                id: "other@example.org", subject: "Glaze order", date: "Sat, 16 May 2026 09:00:00 +0000",
-                body: "Glaze order for the fair: three tins of celadon.")
-        try scratch.write("mail/inbox.mbox", mbox)
-        #expect(try store.sync([scratch.path("mail/inbox.mbox")]).failed.isEmpty)
-        let question = "when is the pottery fair stall"
-        // With room for one document there is no thread to reorder: this is the text order.
-        let textOrder = try store.search(SearchQuery(text: question, limit: 1), mode: .bm25)
-        #expect(textOrder.map(\.messageID) == ["plan@example.org"])
-        let hits = try store.search(SearchQuery(text: question), mode: .bm25)
-        #expect(hits.first?.messageID == "moved@example.org")
-        // Asking how things stood at first keeps the first message first.
-        let original = try store.search(SearchQuery(text: "when was the pottery fair stall originally"), mode: .bm25)
-        #expect(original.first?.messageID == "plan@example.org")
-    }
-
     @Test func hitsCarryCitations() throws {
         let (scratch, store) = try populated()
         let hit = try #require(try store.search(SearchQuery(text: "lease")).first)
