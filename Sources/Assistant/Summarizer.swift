@@ -134,6 +134,7 @@ public struct Summarizer: Sendable {
     /// The model's notes, plus decisions the thread states outright that the model did not list.
     func generateNotes(for thread: ThreadTranscript) async throws -> SummaryNotes {
         var notes = try await modelNotes(for: thread).withoutRepeatsAcrossPeople(thread.participants)
+            .withoutCopiedClosings(thread.messages)
         for decision in DecisionSpotter.decisions(in: thread)
         where !notes.decisions.contains(where: { Self.similar($0, decision) }) {
             notes.decisions.append(decision)

@@ -57,6 +57,34 @@ public struct SummaryNotes: Sendable, Equatable, Codable {
         return notes
     }
 
+    /// The notes without items that only copy a message's closing lines: a company footer ("Greyfield
+    /// Mutual - home insurance"), a name and title, "Kind regards". A small model lists those as decisions
+    /// or actions. A closing line ends two or more messages (among their last three lines, eight words at
+    /// most): a footer repeats, while a short message's one line ("Confirmed: we go with Oakhaven.") is
+    /// what it says and may well be a decision. An item is a copy when its words are a closing line's
+    /// words, give or take three (a date or a name the model added).
+    public func withoutCopiedClosings(_ messages: [TranscriptMessage]) -> SummaryNotes {
+        var endings: [[String]: Int] = [:]
+        for message in messages {
+            let lines = message.text.split(separator: "\n").map { LexicalText.words(String($0)) }.filter { !$0.isEmpty }
+            for words in Set(lines.suffix(3)) where words.count <= 8 { endings[words, default: 0] += 1 }
+        }
+        let closings = endings.filter { $0.value >= 2 }.map(\.key)
+        func isCopy(_ text: String) -> Bool {
+            let words = LexicalText.words(text)
+            return closings.contains { closing in
+                guard words.count >= closing.count, words.count <= closing.count + 3 else { return false }
+                return (0...(words.count - closing.count)).contains { Array(words[$0..<($0 + closing.count)]) == closing }
+                    && (closing.count >= 2 || words.count == closing.count)
+            }
+        }
+        var notes = self
+        notes.decisions = decisions.filter { !isCopy($0) }
+        notes.actionItems = actionItems.filter { !isCopy($0.what) }
+        notes.openQuestions = openQuestions.filter { !isCopy($0) }
+        return notes
+    }
+
     /// The line-based format the prompts ask for; used to feed part summaries to the merge step.
     public var rendered: String {
         var lines = ["SUMMARY: \(summary)", "DECISIONS:"]

@@ -50,6 +50,25 @@ import Testing
         #expect(SummaryNotes(decisions: ["Kwame agrees.", "Maren agrees."]).withoutRepeatsAcrossPeople(["Kwame", "Maren"])
             .decisions.count == 2)
     }
+
+    @Test func itemsCopiedFromARepeatedFooterAreDropped() {
+        let messages = [
+            TranscriptMessage(messageID: "a", from: "claims@insurer.example", date: nil,
+                              text: "A claims handler will contact you within 3 working days.\n\nGreyfield Mutual - home insurance"),
+            TranscriptMessage(messageID: "b", from: "maren@example.org", date: nil, text: "Confirmed: we accept the GBP 900."),
+            TranscriptMessage(messageID: "c", from: "claims@insurer.example", date: nil,
+                              text: "We have paid GBP 900.00 to your account.\n\nGreyfield Mutual - home insurance"),
+        ]
+        let notes = SummaryNotes(
+            decisions: ["Greyfield Mutual - home insurance (2026-08-10)", "Confirmed: we accept the GBP 900.", "Paid."],
+            actionItems: [ActionItem(who: "Greyfield", what: "Greyfield Mutual - home insurance", due: nil)],
+            openQuestions: ["Will Greyfield Mutual pay for the lock as well as the bike?"])
+        let cleaned = notes.withoutCopiedClosings(messages)
+        // The footer goes; a one-line message's content and a question naming the insurer stay.
+        #expect(cleaned.decisions == ["Confirmed: we accept the GBP 900.", "Paid."])
+        #expect(cleaned.actionItems.isEmpty)
+        #expect(cleaned.openQuestions == notes.openQuestions)
+    }
     @Test func parsesTheRequestedFormat() {
         let notes = SummaryParser.parse("""
             SUMMARY: The team planned the launch. It is on track.
