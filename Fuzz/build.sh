@@ -90,7 +90,7 @@ build_inference() {
 # Which module a target fuzzes.
 module_of() {
     case "$1" in
-        Mail|Markdown) echo Ingest ;;
+        Mail|Markdown|Gzip) echo Ingest ;;
         GGUF|Safetensors|Tokenizers) echo Inference ;;
         *) echo "unknown fuzz target: $1" >&2; exit 2 ;;
     esac
@@ -112,5 +112,5 @@ build_target() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(Mail Markdown GGUF Safetensors Tokenizers)
+[ ${#targets[@]} -eq 0 ] && targets=(Mail Markdown Gzip GGUF Safetensors Tokenizers)
 for t in "${targets[@]}"; do build_target "$t"; done

@@ -101,6 +101,20 @@ put("Mail", "no From line at all\nSubject: x\n\nbody\n")
 put("Mail", FROM + "Subject: crlf\r\nContent-Type: text/plain; charset=utf-16\r\n\r\nbody\r\n\r\n" + FROM
     + "Subject: truncated")
 
+# --- Gzip: the SampleData mbox at every kind of block (stored, fixed, dynamic), members joined, and a header
+# with every optional field.
+import gzip
+import zlib
+put("Gzip", gzip.compress(mbox, compresslevel=6, mtime=0))
+put("Gzip", gzip.compress(mbox[:3000], compresslevel=0, mtime=0))
+put("Gzip", gzip.compress(b"short", compresslevel=1, mtime=0))
+put("Gzip", gzip.compress(b"a" * 5000, compresslevel=9, mtime=0) + gzip.compress(b"second member\n", mtime=0))
+raw = zlib.compressobj(6, zlib.DEFLATED, -15)
+body = raw.compress(mbox[:2000]) + raw.flush()
+header = bytes([0x1F, 0x8B, 8, 0x1E, 0, 0, 0, 0, 0, 3]) + struct.pack("<H", 4) + b"XYab" + b"name.txt\0" + b"comment\0" + b"\0\0"
+put("Gzip", header + body + struct.pack("<II", zlib.crc32(mbox[:2000]), 2000))
+
+
 # --- Markdown: every SampleData note and generated front matter shapes.
 for folder, _, files in os.walk(os.path.join(root, "SampleData", "notes")):
     for name in sorted(files):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a while:  Fuzz/run.sh TARGET SECONDS [extra libFuzzer flags…]
 #
-# TARGET is one of Mail, Markdown, GGUF, Safetensors, Tokenizers. Builds the target when needed
+# TARGET is one of Mail, Markdown, Gzip, GGUF, Safetensors, Tokenizers. Builds the target when needed
 # (Fuzz/build.sh), generates the seed corpus when missing (Fuzz/make-seeds.py), then fuzzes in one process
 # under `nice`, growing the working corpus in Fuzz/corpus/TARGET and writing any crashing, slow or
 # memory-hungry input to Fuzz/crashes/TARGET/. Both folders and the seeds stay out of git.
@@ -9,7 +9,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 TARGET SECONDS [libFuzzer flags…]   (targets: Mail Markdown GGUF Safetensors Tokenizers)" >&2
+    echo "usage: $0 TARGET SECONDS [libFuzzer flags…]   (targets: Mail Markdown Gzip GGUF Safetensors Tokenizers)" >&2
     exit 2
 fi
 target="$1"
