@@ -19,9 +19,10 @@ struct CompressedArchives {
     /// `<index folder>/archives`.
     let folder: String
 
-    /// Larger archives are refused: they would be held in memory whole while decompressing.
+    /// Larger archives are refused: the compressed bytes are held in memory while decompressing (the
+    /// output streams to disk).
     static let maxCompressedBytes = 2 << 30
-    static let maxDecompressedBytes = 16 << 30
+    static let maxDecompressedBytes = 64 << 30
 
     init(indexPath: String) {
         folder = (indexPath as NSString).deletingLastPathComponent + "/archives"
@@ -48,9 +49,8 @@ struct CompressedArchives {
         guard Gzip.isGzip(compressed) else {
             throw SafeFile.ReadFailure(description: "named .gz but not gzip-compressed; rename it if it is a plain mbox")
         }
-        let mbox = try Gzip.decompress(compressed, limit: Self.maxDecompressedBytes)
-        try store(mbox, at: copy, modified: archive.mtime)
-        return ScannedFile(path: archive.path, kind: .mbox, size: Int64(mbox.count), mtime: archive.mtime, contentPath: copy)
+        let size = try unpack(compressed, to: copy, modified: archive.mtime)
+        return ScannedFile(path: archive.path, kind: .mbox, size: size, mtime: archive.mtime, contentPath: copy)
     }
 
     /// Deletes the copy of the archive at `path`, if there is one.
@@ -58,7 +58,9 @@ struct CompressedArchives {
         unlink(copyPath(for: path))
     }
 
-    private func store(_ data: Data, at path: String, modified: Int64) throws {
+    /// Decompresses `compressed` into `path` (through a temporary file renamed into place) and gives the
+    /// file the archive's modification time; returns the decompressed size.
+    private func unpack(_ compressed: Data, to path: String, modified: Int64) throws -> Int64 {
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw SafeFile.ReadFailure(description: "cannot create \(folder) for its decompressed copy: \(String(cString: strerror(errno)))")
         }
@@ -67,28 +69,31 @@ struct CompressedArchives {
         guard fd >= 0 else {
             throw SafeFile.ReadFailure(description: "cannot write its decompressed copy \(temporary): \(String(cString: strerror(errno)))")
         }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
+        var size: Int64 = 0
+        do {
+            defer { close(fd) }
+            try Gzip.decompress(compressed, limit: Self.maxDecompressedBytes) { piece in
+                var offset = 0
+                while offset < piece.count {
+                    let written = write(fd, piece.baseAddress! + offset, piece.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw SafeFile.ReadFailure(description: "cannot write its decompressed copy \(temporary): \(String(cString: strerror(errno)))")
+                    }
+                    offset += written
                 }
-                offset += written
+                size += Int64(piece.count)
             }
-        }
-        // The copy carries the archive's time: equal times mean the copy is current.
-        let time = timespec(tv_sec: Int(modified / 1_000_000_000), tv_nsec: Int(modified % 1_000_000_000))
-        var times = [time, time]
-        if failure == 0 && futimens(fd, &times) != 0 { failure = errno }
-        close(fd)
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
+            // The copy carries the archive's time: equal times mean the copy is current.
+            let time = timespec(tv_sec: Int(modified / 1_000_000_000), tv_nsec: Int(modified % 1_000_000_000))
+            var times = [time, time]
+            guard futimens(fd, &times) == 0, rename(temporary, path) == 0 else {
+                throw SafeFile.ReadFailure(description: "cannot write its decompressed copy \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
             unlink(temporary)
-            throw SafeFile.ReadFailure(description: "cannot write its decompressed copy \(path): \(String(cString: strerror(failure)))")
+            throw error
         }
+        return size
     }
 }

@@ -40,25 +40,36 @@ public enum Gzip {
     public static func isGzip(_ prefix: Data) -> Bool { prefix.starts(with: signature) }
 
     /// The decompressed bytes of every member of `data`, in order. Bytes after the last member that do not
-    /// start another member (zero padding some tools add) are ignored.
-    public static func decompress(_ data: Data, limit: Int = 16 << 30) throws(GzipError) -> Data {
+    /// start another member (zero padding some tools add) are ignored. Throws `GzipError`.
+    public static func decompress(_ data: Data, limit: Int = 1 << 30) throws -> Data {
+        var output = Data()
+        try decompress(data, limit: limit) { output.append($0) }
+        return output
+    }
+
+    /// Like `decompress(_:limit:)`, handing the output to `sink` in pieces of about a megabyte, so that
+    /// memory stays bounded by the compressed size whatever the archive expands to. Throws `GzipError`, or
+    /// what `sink` throws.
+    public static func decompress(
+        _ data: Data, limit: Int, to sink: (UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
         let bytes = [UInt8](data)
-        return try bytes.withUnsafeBufferPointer { (input) throws(GzipError) -> Data in
-            guard input.count >= 2, input[0] == signature[0], input[1] == signature[1] else { throw .notGzip }
-            var output: [UInt8] = []
-            output.reserveCapacity(min(limit, input.count * 4))
-            var position = 0
-            while position + 1 < input.count, input[position] == signature[0], input[position + 1] == signature[1] {
-                position = try member(input, at: position, into: &output, limit: limit)
+        try withoutActuallyEscaping(sink) { sink in
+            try bytes.withUnsafeBufferPointer { input in
+                guard input.count >= 2, input[0] == signature[0], input[1] == signature[1] else { throw GzipError.notGzip }
+                var output = InflateOutput(limit: limit, sink: sink)
+                var position = 0
+                while position + 1 < input.count, input[position] == signature[0], input[position + 1] == signature[1] {
+                    position = try member(input, at: position, into: &output)
+                }
             }
-            return Data(output)
         }
     }
 
-    /// Decompresses the member starting at `start`, appending to `output`; returns the offset after it.
+    /// Decompresses the member starting at `start` into `output`; returns the offset after it.
     private static func member(
-        _ input: UnsafeBufferPointer<UInt8>, at start: Int, into output: inout [UInt8], limit: Int
-    ) throws(GzipError) -> Int {
+        _ input: UnsafeBufferPointer<UInt8>, at start: Int, into output: inout InflateOutput
+    ) throws -> Int {
         var position = start
         func byte() throws(GzipError) -> UInt8 {
             guard position < input.count else { throw .truncated }
@@ -72,9 +83,9 @@ public enum Gzip {
         _ = try byte()
         _ = try byte()
         let method = try byte()
-        guard method == 8 else { throw .unsupportedMethod(method) }
+        guard method == 8 else { throw GzipError.unsupportedMethod(method) }
         let flags = try byte()
-        guard flags & 0xE0 == 0 else { throw .corrupt(detail: "reserved header flags are set") }
+        guard flags & 0xE0 == 0 else { throw GzipError.corrupt(detail: "reserved header flags are set") }
         try skip(6)  // modification time, extra flags, operating system
         if flags & 0x04 != 0 {
             let length = Int(try byte()) | Int(try byte()) << 8
@@ -84,10 +95,10 @@ public enum Gzip {
         if flags & 0x10 != 0 { while try byte() != 0 {} }  // comment
         if flags & 0x02 != 0 { try skip(2) }  // header CRC
 
-        let first = output.count
         var reader = BitReader(input, from: position)
-        try Inflater.inflate(&reader, into: &output, limit: limit)
+        try Inflater.inflate(&reader, into: &output)
         position = try reader.alignedByteOffset()
+        let (checksum, length) = try output.finishMember()
 
         var trailer: [UInt32] = []
         for _ in 0..<2 {
@@ -95,11 +106,78 @@ public enum Gzip {
             for shift in stride(from: 0, to: 32, by: 8) { value |= UInt32(try byte()) << UInt32(shift) }
             trailer.append(value)
         }
-        let written = output.count - first
-        guard trailer[1] == UInt32(truncatingIfNeeded: written),
-            output.withUnsafeBufferPointer({ CRC32.checksum(UnsafeBufferPointer(rebasing: $0[first...])) }) == trailer[0]
-        else { throw .checksumMismatch }
+        guard trailer[0] == checksum, trailer[1] == UInt32(truncatingIfNeeded: length) else {
+            throw GzipError.checksumMismatch
+        }
         return position
+    }
+}
+
+/// Where inflated bytes go: a buffer that keeps the last 32 KiB (the farthest a back-reference reaches)
+/// and hands everything before it to the sink once it passes a megabyte, with the member's running CRC-32
+/// and length.
+struct InflateOutput {
+    private(set) var bytes: [UInt8] = []
+    private let limit: Int
+    private let sink: (UnsafeBufferPointer<UInt8>) throws -> Void
+    /// Bytes of the whole stream handed to the sink so far.
+    private var emitted = 0
+    private var memberStart = 0
+    private var crc = CRC32.initial
+
+    static let window = 1 << 15
+    static let flushSize = 1 << 20
+
+    init(limit: Int, sink: @escaping (UnsafeBufferPointer<UInt8>) throws -> Void) {
+        self.limit = limit
+        self.sink = sink
+        bytes.reserveCapacity(Self.flushSize + Self.window + 258)
+    }
+
+    /// Bytes of the whole stream produced so far.
+    var total: Int { emitted + bytes.count }
+
+    @inline(__always) mutating func append(_ byte: UInt8) throws {
+        guard total < limit else { throw GzipError.tooLarge(limit: limit) }
+        bytes.append(byte)
+        if bytes.count >= Self.flushSize + Self.window { try flush(keeping: Self.window) }
+    }
+
+    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) throws {
+        guard total + buffer.count <= limit else { throw GzipError.tooLarge(limit: limit) }
+        bytes.append(contentsOf: buffer)
+        if bytes.count >= Self.flushSize + Self.window { try flush(keeping: Self.window) }
+    }
+
+    /// Repeats `length` bytes from `distance` back (they may overlap what is written).
+    @inline(__always) mutating func copy(distance: Int, length: Int) throws {
+        guard distance <= total - memberStart else { throw GzipError.corrupt(detail: "a back-reference before the start") }
+        guard total + length <= limit else { throw GzipError.tooLarge(limit: limit) }
+        let start = bytes.count - distance
+        for offset in 0..<length { bytes.append(bytes[start + offset]) }
+        if bytes.count >= Self.flushSize + Self.window { try flush(keeping: Self.window) }
+    }
+
+    /// Ends a member: hands over everything and returns the member's CRC-32 and length.
+    mutating func finishMember() throws -> (crc: UInt32, length: Int) {
+        try flush(keeping: 0)
+        defer {
+            memberStart = emitted
+            crc = CRC32.initial
+        }
+        return (CRC32.finish(crc), emitted - memberStart)
+    }
+
+    private mutating func flush(keeping kept: Int) throws {
+        let count = bytes.count - kept
+        guard count > 0 else { return }
+        try bytes.withUnsafeBufferPointer { all in
+            let piece = UnsafeBufferPointer(rebasing: all[..<count])
+            crc = CRC32.update(crc, piece)
+            try sink(piece)
+        }
+        bytes.removeFirst(count)
+        emitted += count
     }
 }
 
@@ -159,17 +237,17 @@ struct BitReader {
     }
 
     /// Copies `length` bytes straight from the input (a stored block), after `alignToByte`.
-    mutating func copyBytes(_ length: Int, into output: inout [UInt8]) throws(GzipError) {
+    mutating func copyBytes(_ length: Int, into output: inout InflateOutput) throws {
         var remaining = length
         while remaining > 0 && count >= 8 {
-            output.append(UInt8(try take(8)))
+            try output.append(UInt8(try take(8)))
             remaining -= 1
         }
         guard remaining > 0 else { return }
         // The buffer is empty: read the rest in one piece.
         let start = position
-        guard start + remaining <= input.count else { throw .truncated }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<(start + remaining)]))
+        guard start + remaining <= input.count else { throw GzipError.truncated }
+        try output.append(UnsafeBufferPointer(rebasing: input[start..<(start + remaining)]))
         position += remaining
     }
 }
@@ -247,7 +325,7 @@ enum Inflater {
     private static let fixedDistances: HuffmanTable = try! HuffmanTable(lengths: [UInt8](repeating: 5, count: 30)[...])
 
     /// Decodes one deflate stream from `reader`, appending to `output`.
-    static func inflate(_ reader: inout BitReader, into output: inout [UInt8], limit: Int) throws(GzipError) {
+    static func inflate(_ reader: inout BitReader, into output: inout InflateOutput) throws {
         var isFinal = false
         while !isFinal {
             isFinal = try reader.take(1) == 1
@@ -256,17 +334,16 @@ enum Inflater {
                 try reader.alignToByte()
                 let length = try reader.take(16)
                 guard try reader.take(16) == length ^ 0xFFFF else {
-                    throw .corrupt(detail: "a stored block's length check fails")
+                    throw GzipError.corrupt(detail: "a stored block's length check fails")
                 }
-                guard output.count + length <= limit else { throw .tooLarge(limit: limit) }
                 try reader.copyBytes(length, into: &output)
             case 1:
-                try codes(&reader, literals: fixedLiterals, distances: fixedDistances, into: &output, limit: limit)
+                try codes(&reader, literals: fixedLiterals, distances: fixedDistances, into: &output)
             case 2:
                 let (literals, distances) = try dynamicTables(&reader)
-                try codes(&reader, literals: literals, distances: distances, into: &output, limit: limit)
+                try codes(&reader, literals: literals, distances: distances, into: &output)
             default:
-                throw .corrupt(detail: "an invalid block type")
+                throw GzipError.corrupt(detail: "an invalid block type")
             }
         }
     }
@@ -311,27 +388,22 @@ enum Inflater {
     }
 
     private static func codes(
-        _ reader: inout BitReader, literals: HuffmanTable, distances: HuffmanTable, into output: inout [UInt8], limit: Int
-    ) throws(GzipError) {
+        _ reader: inout BitReader, literals: HuffmanTable, distances: HuffmanTable, into output: inout InflateOutput
+    ) throws {
         while true {
             let symbol = try literals.decode(&reader)
             if symbol < 256 {
-                guard output.count < limit else { throw .tooLarge(limit: limit) }
-                output.append(UInt8(symbol))
+                try output.append(UInt8(symbol))
                 continue
             }
             if symbol == 256 { return }
             let lengthIndex = symbol - 257
-            guard lengthIndex < lengthBase.count else { throw .corrupt(detail: "an invalid length code") }
+            guard lengthIndex < lengthBase.count else { throw GzipError.corrupt(detail: "an invalid length code") }
             let length = lengthBase[lengthIndex] + (try reader.take(lengthExtra[lengthIndex]))
             let distanceIndex = try distances.decode(&reader)
-            guard distanceIndex < distanceBase.count else { throw .corrupt(detail: "an invalid distance code") }
+            guard distanceIndex < distanceBase.count else { throw GzipError.corrupt(detail: "an invalid distance code") }
             let distance = distanceBase[distanceIndex] + (try reader.take(distanceExtra[distanceIndex]))
-            guard distance <= output.count else { throw .corrupt(detail: "a back-reference before the start") }
-            guard output.count + length <= limit else { throw .tooLarge(limit: limit) }
-            let start = output.count - distance
-            // The copy may overlap what it writes (distance < length repeats the last bytes).
-            for offset in 0..<length { output.append(output[start + offset]) }
+            try output.copy(distance: distance, length: length)
         }
     }
 }
@@ -344,11 +416,18 @@ enum CRC32 {
         return value
     }
 
-    static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
+    /// The running value before any byte.
+    static let initial: UInt32 = 0xFFFF_FFFF
+
+    /// The running value after `bytes`.
+    static func update(_ running: UInt32, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        var crc = running
         table.withUnsafeBufferPointer { table in
             for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
         }
-        return ~crc
+        return crc
     }
+
+    /// The checksum of everything `running` has seen.
+    static func finish(_ running: UInt32) -> UInt32 { ~running }
 }

@@ -45,11 +45,24 @@ import Testing
             ("mail, fastest", mailText(messages: 500), 1),
             ("mail, best", mailText(messages: 500), 9),
             ("random bytes (stored blocks)", random, 6),
-            ("one byte repeated (overlapping copies)", Data(repeating: 0x61, count: 100_000), 9),
+            ("one byte repeated (overlapping copies)", Data(repeating: 0x61, count: 3_000_000), 9),
+            ("mail past the output window (back-references across flushes)", mailText(messages: 12_000), 6),
         ]
         for (name, original, level) in cases {
             let decompressed = try Gzip.decompress(try gzip(original, level: level))
             #expect(decompressed == original, "\(name)")
+        }
+    }
+
+    @Test func streamsTheOutputInPieces() throws {
+        let original = mailText(messages: 12_000)
+        var pieces: [Data] = []
+        try Gzip.decompress(try gzip(original), limit: original.count) { pieces.append(Data($0)) }
+        #expect(pieces.count > 1)
+        #expect(pieces.allSatisfy { $0.count <= 1 << 20 + 1 << 15 + 258 })
+        #expect(pieces.reduce(Data(), +) == original)
+        #expect(throws: GzipError.tooLarge(limit: original.count - 1)) {
+            try Gzip.decompress(try gzip(original), limit: original.count - 1) { _ in }
         }
     }
 
