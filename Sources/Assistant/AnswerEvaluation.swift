@@ -104,12 +104,15 @@ public struct AnswerEvaluation: Sendable {
         /// Whether one of the answer sources made it into the model's context; false separates a retrieval or
         /// packing miss from a model that had the fact and did not use it.
         public var sourceInContext: Bool?
+        /// Why the answer was "not found", with the model's own reply (see `AskResult.Declined`).
+        public var declined: AskResult.Declined?
 
         enum CodingKeys: String, CodingKey {
             case id, answerable, found, answer, recallAt5 = "recall_at_5", hasKeyFacts = "has_key_facts"
             case forbiddenFound = "forbidden_found", citations, validCitations = "valid_citations"
             case topScore = "top_score", seconds, firstTokenSeconds = "first_token_seconds"
             case promptTokens = "prompt_tokens", prefillTokens = "prefill_tokens", sourceInContext = "source_in_context"
+            case declined
         }
     }
 
@@ -120,6 +123,9 @@ public struct AnswerEvaluation: Sendable {
         public var abstentionAccuracy: Double
         /// Answerable questions answered with `found: false`.
         public var falseAbstentions: Int
+        /// Those false abstentions by reason (`AskResult.Declined.Reason` raw values): whether retrieval,
+        /// the model or one of the answer checks turned each one away.
+        public var falseAbstentionReasons: [String: Int]
         public var citationValidity: Double
         public var citations: Int
         public var suggestedMinimumScore: Double?
@@ -131,6 +137,7 @@ public struct AnswerEvaluation: Sendable {
         enum CodingKeys: String, CodingKey {
             case questions, recallAt5 = "recall_at_5", keyFactAccuracy = "key_fact_accuracy"
             case abstentionAccuracy = "abstention_accuracy", falseAbstentions = "false_abstentions"
+            case falseAbstentionReasons = "false_abstention_reasons"
             case citationValidity = "citation_validity", citations, suggestedMinimumScore = "suggested_minimum_score"
             case meanSeconds = "mean_seconds", meanFirstTokenSeconds = "mean_first_token_seconds", model, items
         }
@@ -178,7 +185,8 @@ public struct AnswerEvaluation: Sendable {
             promptTokens: result.timings?.promptTokens,
             prefillTokens: result.timings?.promptTokens.map { $0 - (result.timings?.reusedPromptTokens ?? 0) },
             sourceInContext: item.answerable && !item.answerSources.isEmpty
-                ? result.sources.contains { item.isSource($0.hit) } : nil)
+                ? result.sources.contains { item.isSource($0.hit) } : nil,
+            declined: result.declined)
     }
 
     static func report(_ results: [ItemResult], model: String) -> Report {
@@ -194,6 +202,9 @@ public struct AnswerEvaluation: Sendable {
             keyFactAccuracy: mean(answerable.map { $0.hasKeyFacts && $0.forbiddenFound.isEmpty ? 1 : 0 }),
             abstentionAccuracy: mean(unanswerable.map { $0.found ? 0 : 1 }),
             falseAbstentions: answerable.filter { !$0.found }.count,
+            falseAbstentionReasons: answerable.filter { !$0.found }.reduce(into: [:]) { counts, item in
+                counts[item.declined?.reason.rawValue ?? "unknown", default: 0] += 1
+            },
             citationValidity: citations == 0 ? 1 : Double(valid) / Double(citations),
             citations: citations,
             suggestedMinimumScore: suggestThreshold(results),

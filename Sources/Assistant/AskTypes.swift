@@ -23,12 +23,15 @@ public struct AskResult: Sendable, Equatable, Encodable {
     public var sources: [ContextItem]
     /// Where the time went (`timings` in JSON).
     public var timings: AskTimings?
+    /// Why the answer is "not found" (`declined` in JSON); nil when an answer stands.
+    public var declined: Declined?
 
     public init(
         question: String, answer: String, citations: [Citation], found: Bool, model: String, seconds: Double,
-        firstTokenSeconds: Double?, sources: [ContextItem], timings: AskTimings? = nil
+        firstTokenSeconds: Double?, sources: [ContextItem], timings: AskTimings? = nil, declined: Declined? = nil
     ) {
         self.timings = timings
+        self.declined = declined
         self.question = question
         self.answer = answer
         self.citations = citations
@@ -48,9 +51,56 @@ public struct AskResult: Sendable, Equatable, Encodable {
         return sources.map(\.sourceLine)
     }
 
+    /// Why a question got "I couldn't find this", and what the model had replied when it was asked: the
+    /// checks set aside replies that are not grounded in the sources, and this says which check did.
+    public struct Declined: Sendable, Equatable, Encodable {
+        public enum Reason: String, Sendable, Encodable {
+            /// No source was close enough in meaning to the question; the model was not asked.
+            case noRelevantSource = "no_relevant_source"
+            /// The model said the sources do not contain the answer.
+            case modelSaidNotFound = "model_said_not_found"
+            /// The reply states nothing: only citation markers, or sentences that break off at the fact.
+            case statesNothing = "states_nothing"
+            /// The reply copies a source block instead of answering.
+            case copiesASource = "copies_a_source"
+            /// The identifier in the reply is not spelled next to the thing the question names.
+            case identifierNotInSources = "identifier_not_in_sources"
+            /// A sum of money in the reply is not one any source states.
+            case amountNotInSources = "amount_not_in_sources"
+            /// A time of day in the reply is not one any source states, or a "what time" reply has none.
+            case timeNotInSources = "time_not_in_sources"
+
+            /// For people: why the reply was set aside.
+            public var explanation: String {
+                switch self {
+                case .noRelevantSource: return "nothing in your notes or mail is close to the question"
+                case .modelSaidNotFound: return "the model found no answer in the closest sources"
+                case .statesNothing: return "the model's reply stated nothing"
+                case .copiesASource: return "the model copied a source instead of answering"
+                case .identifierNotInSources: return "the model's identifier is not one the sources give for this"
+                case .amountNotInSources: return "the model's sum of money is not in the sources"
+                case .timeNotInSources: return "the model's time of day is not in the sources"
+                }
+            }
+        }
+
+        public var reason: Reason
+        /// The model's reply as it was; nil when the model was not asked.
+        public var modelReply: String?
+
+        public init(reason: Reason, modelReply: String? = nil) {
+            self.reason = reason
+            self.modelReply = modelReply
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case reason, modelReply = "model_reply"
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case question, answer, citations, found, model, seconds, firstTokenSeconds = "first_token_seconds", sources
-        case timings
+        case timings, declined
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -64,6 +114,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
         try c.encode(firstTokenSeconds, forKey: .firstTokenSeconds)
         try c.encode(sources.map(EncodedSource.init), forKey: .sources)
         try c.encodeIfPresent(timings, forKey: .timings)
+        try c.encodeIfPresent(declined, forKey: .declined)
     }
 
     /// A context item as listed in JSON.

@@ -105,7 +105,7 @@ public struct Asker: Sendable {
             continuation.yield(.finished(AskResult(
                 question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
                 model: generator.modelID, seconds: elapsed(), firstTokenSeconds: nil, sources: closest,
-                timings: timings)))
+                timings: timings, declined: AskResult.Declined(reason: .noRelevantSource))))
             return
         }
 
@@ -130,6 +130,8 @@ public struct Asker: Sendable {
             }
             timings.answerPieces += 1
             text += piece.text
+            // The sentinel decides the outcome; what a small model writes after it is never shown.
+            if !streamed && detector.opensWithSentinel(text) { break }
             if streamed {
                 continuation.yield(.token(piece.text))
             } else if !detector.couldBecomeSentinel(text) {
@@ -143,16 +145,12 @@ public struct Asker: Sendable {
         timings.phases = phases.phases
         let reply = Self.cleanReply(text)
         let sources = prepared.items.map(\.fencedBlock)
-        if detector.isNotFound(reply) || !Self.statesSomething(reply) || ContextItem.reproducesHeader(reply)
-            || !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources)
-            || !AmountCheck.accepts(reply, sources: sources)
-            || !ClockTimeCheck.accepts(reply, question: question, sources: sources)
-        {
+        if let reason = Self.declineReason(reply, question: question, sources: sources, detector: detector) {
             continuation.yield(.token(streamed ? "\n\n" + AskResult.notFoundAnswer : AskResult.notFoundAnswer))
             continuation.yield(.finished(AskResult(
                 question: question, answer: AskResult.notFoundAnswer, citations: [], found: false,
                 model: generator.modelID, seconds: elapsed(), firstTokenSeconds: firstToken,
-                sources: prepared.items, timings: timings)))
+                sources: prepared.items, timings: timings, declined: AskResult.Declined(reason: reason, modelReply: text))))
             return
         }
         let resolution = resolver.resolve(answer: reply, items: prepared.items, question: question)
@@ -201,6 +199,20 @@ public struct Asker: Sendable {
             + [ChatMessage(role: .user, content: user)]
         let tokens = try messages.reduce(0) { $0 + (try generator.countTokens($1.content)) }
         return PreparedPrompt(messages: messages, items: items, tokens: tokens)
+    }
+
+    /// Why `reply` cannot stand as an answer to `question` from `sources`, or nil when it can. The checks
+    /// run in this order, and the first that refuses names the reason.
+    static func declineReason(
+        _ reply: String, question: String, sources: [String], detector: NotFoundDetector
+    ) -> AskResult.Declined.Reason? {
+        if detector.isNotFound(reply) { return .modelSaidNotFound }
+        if !statesSomething(reply) { return .statesNothing }
+        if ContextItem.reproducesHeader(reply) { return .copiesASource }
+        if !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources) { return .identifierNotInSources }
+        if !AmountCheck.accepts(reply, sources: sources) { return .amountNotInSources }
+        if !ClockTimeCheck.accepts(reply, question: question, sources: sources) { return .timeNotInSources }
+        return nil
     }
 
     /// Whether the reply states anything once citation markers are removed. "[2][3]" alone does not, and

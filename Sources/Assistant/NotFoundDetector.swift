@@ -56,6 +56,14 @@ public struct NotFoundDetector: Sendable {
         return target.hasPrefix(text) || text.hasPrefix(target)
     }
 
+    /// Whether `partial` (the start of a streamed reply) already opens with the whole sentinel. Such a reply
+    /// is "not found" whatever follows (`isNotFound`), so the caller can stop generating: small models go on
+    /// after the sentinel with an explanation or a copy of a source.
+    public func opensWithSentinel(_ partial: String) -> Bool {
+        let text = partial.drop { $0.isWhitespace }.uppercased().replacingOccurrences(of: "_", with: " ")
+        return text.hasPrefix(sentinel.uppercased().replacingOccurrences(of: "_", with: " "))
+    }
+
     static func normalize(_ text: String) -> String {
         let lowered = text.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
         return lowered.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ")

@@ -93,6 +93,7 @@ struct AskPresenter {
 
     private func printSources(_ result: AskResult) {
         if !result.found {
+            if let declined = result.declined { terminal.out(terminal.styled("(\(declined.reason.explanation))", .dim)) }
             if result.sourceLines.isEmpty { return }
             terminal.out(terminal.styled("\nClosest sources:", .dim))
         } else if !result.sourceLines.isEmpty {

@@ -273,6 +273,10 @@ struct EvalCommand: AsyncParsableCommand {
             t.out(t.styled("answers", .bold) + " (\(a.model), \(a.questions) questions)")
             t.out(String(format: "  key facts present      %.3f", a.keyFactAccuracy))
             t.out(String(format: "  abstention accuracy    %.3f (false abstentions: %d)", a.abstentionAccuracy, a.falseAbstentions))
+            if !a.falseAbstentionReasons.isEmpty {
+                let reasons = a.falseAbstentionReasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                t.out("    declined because     " + reasons.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
             t.out(String(format: "  citation validity      %.3f of %d citations", a.citationValidity, a.citations))
             t.out(String(format: "  recall@5               %.3f", a.recallAt5))
             let ttft = a.meanFirstTokenSeconds.map { String(format: ", first token %.2f s", $0) } ?? ""

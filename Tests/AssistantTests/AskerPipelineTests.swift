@@ -204,6 +204,7 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         let asker = Asker(retriever: FixedRetriever(hits), generator: ScriptedGenerator(reply: "[1][2]"), prompts: packagedLibrary)
         let result = try await asker.answer("Which router do we have?")
         #expect(!result.found)
+        #expect(result.declined?.reason == .statesNothing)
         #expect(Asker.statesSomething("The router is an RT-AX86U [1]."))
         #expect(!Asker.statesSomething(" [1] [2, 3]. "))
     }
@@ -244,6 +245,29 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
             hits: [noteHit(1, path: "notes/ride.md", text: "We need 28 marshals for the charity ride.", score: 0.9)])
         #expect(!result.found)
         #expect(result.answer == AskResult.notFoundAnswer)
+        // The result says which check set the reply aside, and keeps the reply for whoever wants to see it.
+        #expect(result.declined == AskResult.Declined(
+            reason: .amountNotInSources, modelReply: "The charity ride raised $28 million in total [1]."))
+    }
+
+    @Test func generationStopsOnceTheReplyOpensWithTheSentinel() async throws {
+        let result = try await scriptedAnswer(
+            "Which router do we have?", reply: "NOT_FOUND The question asks about a router. The notes do not say which one.",
+            hits: [noteHit(1, path: "notes/r.md", text: "The router password is on the fridge.", score: 0.9)])
+        #expect(!result.found)
+        #expect(result.declined == AskResult.Declined(reason: .modelSaidNotFound, modelReply: "NOT_FOUND"))
+        #expect(result.timings?.answerPieces == 1)
+    }
+
+    @Test func aTimeForAnUnknownTimetableIsNotAnAnswer() async throws {
+        let hit = noteHit(1, path: "notes/york.md", text: "York trip 8 October 2026: hotel Minster Lane, train still to book.", score: 0.9)
+        let result = try await scriptedAnswer(
+            "What time does my train to York leave?", reply: "The train leaves at 8 October 2026 from Minster Lane [1].",
+            hits: [hit])
+        #expect(!result.found)
+        #expect(result.declined?.reason == .timeNotInSources)
+        let answered = try await scriptedAnswer("When is the York trip?", reply: "On 8 October 2026 [1].", hits: [hit])
+        #expect(answered.found && answered.declined == nil)
     }
 }
 

@@ -33,6 +33,10 @@ import Testing
         #expect(detector.couldBecomeSentinel("NOT FOU"))
         #expect(!detector.couldBecomeSentinel("Nope"))
         #expect(!detector.couldBecomeSentinel("The"))
+        #expect(detector.opensWithSentinel("\nNOT_FOUND"))
+        #expect(detector.opensWithSentinel("NOT FOUND. The notes"))
+        #expect(!detector.opensWithSentinel("NOT_FOU"))
+        #expect(!detector.opensWithSentinel("The router is NOT_FOUND"))
     }
 }
 
