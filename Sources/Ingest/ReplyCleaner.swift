@@ -115,9 +115,13 @@ public enum ReplyCleaner {
         "à :", "objet :", "objet:", "enviado:", "enviado el:", "fecha:", "para:", "asunto:", "verzonden:", "aan:",
         "onderwerp:", "inviato:", "oggetto:"])
     private static let listFooterMarkers = patterns(["mailing list", "listinfo", "unsubscribe", "mailman", "@googlegroups.com"])
+    private static let nextPartMarker = Array("next part".utf8)
+    private static let scrubbedMarker = Array("attachment was scrubbed".utf8)
 
     /// Where carried-along history begins: an "-----Original Message-----" line, an Outlook header block
-    /// ("From: … Sent: … To: … Subject: …"), a signature delimiter, or a mailing-list footer.
+    /// ("From: … Sent: … To: … Subject: …"), a signature delimiter, a mailing-list footer, or the notice
+    /// Mailman's archives put where they removed an attachment ("-------------- next part --------------"
+    /// then "An HTML attachment was scrubbed..." and its URL); a next part that is text stays.
     private static func historyStart(_ text: LineBytes) -> Int? {
         let count = text.lines.count
         for i in 0..<count {
@@ -127,9 +131,12 @@ public enum ReplyCleaner {
             guard !t.isEmpty else { continue }
             let first = TextScan.fold(text.bytes[t.lowerBound])
             if first == 0x3E { continue }
-            if first == 0x2D, t.count >= 3, text.bytes[t.lowerBound + 1] == 0x2D, text.bytes[t.lowerBound + 2] == 0x2D,
-               originalMessageMarkers.contains(where: { text.contains(t, $0) }) {
-                return i
+            if first == 0x2D, t.count >= 3, text.bytes[t.lowerBound + 1] == 0x2D, text.bytes[t.lowerBound + 2] == 0x2D {
+                if originalMessageMarkers.contains(where: { text.contains(t, $0) }) { return i }
+                if text.contains(t, nextPartMarker),
+                   ((i + 1)..<max(i + 1, min(count, i + 3))).contains(where: { text.contains(text.lines[$0], scrubbedMarker) }) {
+                    return i
+                }
             }
             if first == 0x66 || first == 0x76 || first == 0x64, fromFields.contains(where: { text.hasPrefix(t, $0) }) {
                 var fieldCount = 0

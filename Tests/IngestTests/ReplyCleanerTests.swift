@@ -93,6 +93,20 @@ import Testing
         #expect(ReplyCleaner.ownWords("Fill in: ____________\nthanks") == "Fill in: ____________\nthanks")
     }
 
+    @Test func mailmanScrubbedAttachmentNotices() {
+        let body = """
+            The build passes on arm64 now.
+
+            -------------- next part --------------
+            An HTML attachment was scrubbed...
+            URL: <http://lists.example.org/pipermail/dev/attachments/20240102/6f1e/attachment.html>
+            """
+        #expect(ReplyCleaner.ownWords(body) == "The build passes on arm64 now.")
+        // An attachment Mailman kept as text is part of what the sender wrote.
+        let inline = "See the log below.\n\n-------------- next part --------------\nerror: linker failed\nexit 1"
+        #expect(ReplyCleaner.ownWords(inline) == inline)
+    }
+
     @Test func keepsOrdinaryText() {
         let body = "From: the top of the page, read this.\nThen continue.\n\nThe end."
         #expect(ReplyCleaner.ownWords(body) == body)
