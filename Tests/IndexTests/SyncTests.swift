@@ -195,6 +195,53 @@ import Ingest
         #expect(!FileManager.default.fileExists(atPath: copy))
     }
 
+    @Test func aMailmanMonthlyArchiveIndexesAsItsMessages() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        // Pipermail's text archive: "at" in addresses, Mailman's footer, and notices of scrubbed attachments.
+        let footer = "_______________________________________________\ndev mailing list\ndev at lists.example.org\nhttps://lists.example.org/mailman/listinfo/dev\n"
+        let archive = """
+            From alice at example.org  Mon Jan  1 10:00:00 2024
+            From: alice at example.org (Alice Smith)
+            Date: Mon, 01 Jan 2024 10:00:00 +0000
+            Subject: [dev] Release 2.3 schedule
+            Message-ID: <rel23@example.org>
+
+            We tag release 2.3 on January 15th once the flaky linker test is fixed.
+            -------------- next part --------------
+            An HTML attachment was scrubbed...
+            URL: <http://lists.example.org/pipermail/dev/attachments/20240101/ab12/attachment.html>
+            \(footer)
+            From bob at example.org  Tue Jan  2 09:00:00 2024
+            From: bob at example.org (Bob Jones)
+            Date: Tue, 02 Jan 2024 09:00:00 +0000
+            Subject: [dev] Release 2.3 schedule
+            In-Reply-To: <rel23@example.org>
+            References: <rel23@example.org>
+            Message-ID: <rel23-re@example.org>
+
+            The linker test is fixed on main; January 15th works.
+            \(footer)
+            """
+        let plain = try scratch.write("list/2024-January.txt", archive)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+        gzip.arguments = ["-n", plain]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let report = try store.sync([plain + ".gz"])
+        #expect(report.failed.isEmpty, "\(report.failed)")
+        #expect(report.added == 2)
+        let first = try #require(try store.document(messageID: "rel23@example.org"))
+        let reply = try #require(try store.document(messageID: "rel23-re@example.org"))
+        #expect(first.document.from == "Alice Smith <alice@example.org>")
+        #expect(reply.threadID != nil && reply.threadID == first.threadID)
+        let searched = try store.chunks(documentID: first.id).map(\.text).joined(separator: "\n")
+        #expect(searched.contains("flaky linker test"))
+        #expect(!searched.contains("scrubbed") && !searched.contains("listinfo"), "\(searched)")
+        #expect(try store.search(SearchQuery(text: "when is release 2.3 tagged")).first?.path == plain + ".gz")
+    }
+
     @Test func rewrittenMboxDropsDeletedMessageAndKeepsTheRest() throws {
         let scratch = try Scratch()
         let store = try IndexStore(path: scratch.dbPath)
