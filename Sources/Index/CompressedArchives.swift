@@ -53,6 +53,19 @@ struct CompressedArchives {
         return ScannedFile(path: archive.path, kind: .mbox, size: size, mtime: archive.mtime, contentPath: copy)
     }
 
+    /// How many copies there are and how much space they take.
+    func copies() -> IndexStatus.ArchiveCopies {
+        var result = IndexStatus.ArchiveCopies(folder: folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names where !name.hasSuffix(".partial") {
+            var info = stat()
+            guard stat(folder + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            result.count += 1
+            result.bytes += Int64(info.st_size)
+        }
+        return result
+    }
+
     /// Deletes the copy of the archive at `path`, if there is one.
     func removeCopy(of path: String) {
         unlink(copyPath(for: path))

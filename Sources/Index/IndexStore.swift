@@ -181,9 +181,11 @@ public final class IndexStore: Retriever, Sendable {
             let embedded = try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM vectors WHERE model = ?", arguments: [model ?? ""]) ?? 0
             let lastIndex = try Self.meta(db, "last_index").flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
-            return IndexStatus(
+            var status = IndexStatus(
                 db: path, notes: notes, mail: mail, chunks: chunks, embedded: embedded,
                 embeddingModel: model, lastIndex: lastIndex)
+            status.archiveCopies = CompressedArchives(indexPath: path).copies()
+            return status
         }
     }
 
@@ -299,6 +301,15 @@ public struct IndexStatus: Sendable, Equatable, Encodable {
     public var embedded: Int
     public var embeddingModel: String?
     public var lastIndex: Date?
+    /// Decompressed copies of gzip mail archives kept next to the index (`CompressedArchives`): plain
+    /// text of the user's mail outside the index file, so status names where they are.
+    public var archiveCopies = ArchiveCopies()
+
+    public struct ArchiveCopies: Sendable, Equatable, Encodable {
+        public var folder = ""
+        public var count = 0
+        public var bytes: Int64 = 0
+    }
 
     public init(db: String, notes: Int, mail: Int, chunks: Int, embedded: Int, embeddingModel: String?, lastIndex: Date?) {
         self.db = db
@@ -312,6 +323,7 @@ public struct IndexStatus: Sendable, Equatable, Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case db, documents, chunks, embedded, embeddingModel = "embedding_model", lastIndex = "last_index"
+        case archiveCopies = "archive_copies"
     }
     private struct Counts: Encodable { var notes: Int; var mail: Int }
 
@@ -323,6 +335,7 @@ public struct IndexStatus: Sendable, Equatable, Encodable {
         try container.encode(embedded, forKey: .embedded)
         try container.encode(embeddingModel, forKey: .embeddingModel)
         try container.encode(lastIndex.map { ISO8601DateFormatter().string(from: $0) }, forKey: .lastIndex)
+        if archiveCopies.count > 0 { try container.encode(archiveCopies, forKey: .archiveCopies) }
     }
 }
 

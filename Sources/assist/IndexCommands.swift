@@ -133,6 +133,11 @@ struct StatusCommand: AsyncParsableCommand {
                 "embedding_model": .string(status?.embeddingModel), "last_index": .string(CLIDate.iso(status?.lastIndex)),
                 "chat_model": .string(workspace.config.chatChoice().description),
             ]
+            if let copies = status?.archiveCopies, copies.count > 0 {
+                object["archive_copies"] = .object([
+                    "folder": .string(copies.folder), "count": .int(copies.count), "bytes": .int(Int(copies.bytes)),
+                ])
+            }
             object["models"] = .array(models.map { .object(["name": .string($0.name), "path": .string($0.path), "source": .string($0.source)]) })
             try JSONOutput.print(JSONValue.object(object))
             return
@@ -143,6 +148,11 @@ struct StatusCommand: AsyncParsableCommand {
             t.out("  \(status.notes) notes, \(status.mail) messages, \(status.chunks) chunks, \(status.embedded) embedded")
             t.out("  embedding model: \(status.embeddingModel ?? "none")")
             t.out("  last indexed: \(CLIDate.iso(status.lastIndex) ?? "never")")
+            let copies = status.archiveCopies
+            if copies.count > 0 {
+                let size = ByteCountFormatter.string(fromByteCount: copies.bytes, countStyle: .file)
+                t.out("  decompressed mail archives: \(copies.count) (\(size)) in \(copies.folder)")
+            }
         } else {
             t.out("  not created yet: run `assist index ~/notes ~/mail/inbox.mbox`")
         }

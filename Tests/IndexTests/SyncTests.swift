@@ -169,6 +169,8 @@ import Ingest
         #expect(hit.messageID == "a1@example.org")
         let copy = CompressedArchives(indexPath: store.path).copyPath(for: archive)
         #expect(try FileManager.default.attributesOfItem(atPath: copy)[.posixPermissions] as? Int == 0o600)
+        let copies = try store.status().archiveCopies
+        #expect(copies.count == 1 && copies.bytes == Int64(firstMessage.utf8.count))
 
         let unchanged = try store.sync([archive])
         #expect(unchanged.unchanged == 1 && unchanged.bytesParsed == 0)
@@ -193,6 +195,7 @@ import Ingest
         try FileManager.default.removeItem(atPath: archive)
         #expect(try store.sync([scratch.path("list")]).removed == 2)
         #expect(!FileManager.default.fileExists(atPath: copy))
+        #expect(try store.status().archiveCopies.count == 0)
     }
 
     @Test func aMailmanMonthlyArchiveIndexesAsItsMessages() throws {
