@@ -69,6 +69,8 @@ public struct AskResult: Sendable, Equatable, Encodable {
             case amountNotInSources = "amount_not_in_sources"
             /// A time of day in the reply is not one any source states, or a "what time" reply has none.
             case timeNotInSources = "time_not_in_sources"
+            /// A decimal number or version in the reply ("5.0", "3.2.1") is not one any source states.
+            case numberNotInSources = "number_not_in_sources"
 
             /// For people: why the reply was set aside.
             public var explanation: String {
@@ -80,6 +82,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
                 case .identifierNotInSources: return "the model's identifier is not one the sources give for this"
                 case .amountNotInSources: return "the model's sum of money is not in the sources"
                 case .timeNotInSources: return "the model's time of day is not in the sources"
+                case .numberNotInSources: return "the model's number is not in the sources"
                 }
             }
         }

@@ -207,12 +207,22 @@ public struct Asker: Sendable {
         _ reply: String, question: String, sources: [String], detector: NotFoundDetector
     ) -> AskResult.Declined.Reason? {
         if detector.isNotFound(reply) { return .modelSaidNotFound }
-        if !statesSomething(reply) { return .statesNothing }
+        if !statesSomething(reply) || isRepetitive(reply) { return .statesNothing }
         if ContextItem.reproducesHeader(reply) { return .copiesASource }
         if !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources) { return .identifierNotInSources }
         if !AmountCheck.accepts(reply, sources: sources) { return .amountNotInSources }
         if !ClockTimeCheck.accepts(reply, question: question, sources: sources) { return .timeNotInSources }
+        if !DecimalCheck.accepts(reply, sources: sources) { return .numberNotInSources }
         return nil
+    }
+
+    /// Whether the reply is one phrase over and over ("Priya Natarajan [1] Priya Natarajan [2] …"): a small
+    /// model stuck in a loop, which says nothing however often it names something. Judged on replies of
+    /// 15 words or more, by the share of distinct words.
+    static func isRepetitive(_ reply: String) -> Bool {
+        let words = LexicalText.words(CitationResolver.removingMarkers(from: reply))
+        guard words.count >= 15 else { return false }
+        return Double(Set(words).count) / Double(words.count) < 0.3
     }
 
     /// Whether the reply states anything once citation markers are removed. "[2][3]" alone does not, and

@@ -378,3 +378,21 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(!ClockTimeCheck.asksForATime("How much time do we have?"))
     }
 }
+
+@Suite struct DecimalAndRepetitionTests {
+    @Test func decimalNumbersMustBeOnesTheSourcesState() {
+        #expect(DecimalCheck.numbers(in: "Version 3.2.1 (v2.10) scored 5.0. On 20 October, 1,195 people.") == ["3.2.1", "2.10", "5.0"])
+        let sources = ["[1] 3.2.0 is out; the fix for CVE-2026-41877 ships in 3.2.1. Severity: high."]
+        #expect(DecimalCheck.accepts("The fix ships in 3.2.1 [1].", sources: sources))
+        #expect(!DecimalCheck.accepts("[1] The CVSS score for CVE-2026-41877 was 5.0.", sources: sources))
+        #expect(DecimalCheck.accepts("It was released on 20 October 2026 [1].", sources: sources))
+    }
+
+    @Test func aReplyLoopingOnOnePhraseStatesNothing() {
+        let loop = (1...8).map { "[\($0)] Priya Natarajan" }.joined(separator: " ")
+        #expect(Asker.isRepetitive(loop))
+        #expect(!Asker.isRepetitive("Priya Natarajan took over as release manager from José on 2 October, after he stepped back from the project [3]."))
+        #expect(!Asker.isRepetitive("Priya Natarajan [1]."))
+    }
+}
+
