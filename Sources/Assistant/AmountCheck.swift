@@ -19,10 +19,7 @@ enum AmountCheck {
 
     /// Whether every sum of money in `reply` is a sum of money in one of `sources`.
     static func accepts(_ reply: String, sources: [String]) -> Bool {
-        let stated = amounts(in: CitationResolver.removingMarkers(from: reply))
-        guard !stated.isEmpty else { return true }
-        let known = sources.reduce(into: Set<String>()) { $0.formUnion(amounts(in: $1)) }
-        return stated.isSubset(of: known)
+        GroundedValues.accepts(reply, sources: sources, reading: amounts(in:))
     }
 
     /// The sums of money in `text`, normalized: digits with one decimal point, no thousands separators,

@@ -10,10 +10,8 @@ enum ClockTimeCheck {
     /// Whether `reply` may stand as an answer to `question`: every time of day in it is one a source states,
     /// and a question asking "what time" gets at least one.
     static func accepts(_ reply: String, question: String, sources: [String]) -> Bool {
-        let stated = times(in: CitationResolver.removingMarkers(from: reply))
-        if stated.isEmpty { return !asksForATime(question) }
-        let known = sources.reduce(into: Set<Int>()) { $0.formUnion(times(in: $1)) }
-        return stated.isSubset(of: known)
+        if asksForATime(question) && times(in: CitationResolver.removingMarkers(from: reply)).isEmpty { return false }
+        return GroundedValues.accepts(reply, sources: sources, reading: times(in:))
     }
 
     /// "What time …", "at what time …", "what's the time …".

@@ -9,10 +9,7 @@ import Foundation
 enum DecimalCheck {
     /// Whether every decimal or dotted number in `reply` appears in one of `sources`.
     static func accepts(_ reply: String, sources: [String]) -> Bool {
-        let stated = numbers(in: CitationResolver.removingMarkers(from: reply))
-        guard !stated.isEmpty else { return true }
-        let known = sources.reduce(into: Set<String>()) { $0.formUnion(numbers(in: $1)) }
-        return stated.isSubset(of: known)
+        GroundedValues.accepts(reply, sources: sources, reading: numbers(in:))
     }
 
     /// The dotted numbers in `text` ("5.0", "3.2.1", "v2.10" → "2.10"); a trailing full stop is not part

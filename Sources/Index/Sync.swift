@@ -231,7 +231,6 @@ struct SyncRun {
         }
     }
 
-    /// An mbox begins with `From ` (after optional blank lines).
     /// The first bytes of a file, enough to tell an mbox (and what else it is).
     private func mboxPrefix(_ handle: FileHandle) throws -> Data {
         try handle.seek(toOffset: 0)

@@ -56,10 +56,13 @@ public enum Gzip {
         let bytes = [UInt8](data)
         try withoutActuallyEscaping(sink) { sink in
             try bytes.withUnsafeBufferPointer { input in
-                guard input.count >= 2, input[0] == signature[0], input[1] == signature[1] else { throw GzipError.notGzip }
+                func startsMember(_ offset: Int) -> Bool {
+                    offset + 1 < input.count && input[offset] == signature[0] && input[offset + 1] == signature[1]
+                }
+                guard startsMember(0) else { throw GzipError.notGzip }
                 var output = InflateOutput(limit: limit, sink: sink)
                 var position = 0
-                while position + 1 < input.count, input[position] == signature[0], input[position + 1] == signature[1] {
+                while startsMember(position) {
                     position = try member(input, at: position, into: &output)
                 }
             }

@@ -98,15 +98,8 @@ enum ModelLocator {
     /// The same comparison on a second question set, independent of SampleData: 20 short notes of another
     /// invented person and 41 questions (Tests/IndexTests/Resources/HeldOut).
     @Test func heldOutSetHybridBeatsOrMatchesEachHalf() throws {
-        let root = ModelLocator.heldOut
-        let (store, _, report, scratch) = try indexed(root, ["notes"])
-        defer { withExtendedLifetime(scratch) {} }
-        #expect(report.failed.isEmpty, "\(report.failed)")
-        #expect(report.added == 20)
-        let evaluation = try RetrievalEvaluation(
-            store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
+        let (evaluation, result) = try evaluated(ModelLocator.heldOut, ["notes"], documents: 20, now: "2026-11-20T12:00:00Z")
         #expect(evaluation.questions.count == 41)
-        let result = try evaluation.run(now: ISO8601DateFormatter().date(from: "2026-11-20T12:00:00Z")!)
         #expect(result.modes.first?.questions == 38)
         expectHybridBeatsEachHalf(result)
         // Fused per document, hybrid search puts a source of every held-out question first (MRR 1.0; fused
@@ -118,14 +111,8 @@ enum ModelLocator {
     /// The third set: a mailbox of 80 messages in reply threads that quote each other, with facts that
     /// change over a thread, and 9 notes (Tests/IndexTests/Resources/HeldOutMail, written blind).
     @Test func heldOutMailSetHybridFindsMoreThanEitherHalf() throws {
-        let root = ModelLocator.heldOutMail
-        let (store, _, report, scratch) = try indexed(root, ["notes", "archive.mbox"])
-        defer { withExtendedLifetime(scratch) {} }
-        #expect(report.failed.isEmpty, "\(report.failed)")
-        #expect(report.added == 89)
-        let evaluation = try RetrievalEvaluation(
-            store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
-        let result = try evaluation.run(now: ISO8601DateFormatter().date(from: "2026-09-01T12:00:00Z")!)
+        let (_, result) = try evaluated(
+            ModelLocator.heldOutMail, ["notes", "archive.mbox"], documents: 89, now: "2026-09-01T12:00:00Z")
         #expect(result.modes.first?.questions == 36)
         // Measured here (200-token chunks): recall@5 / MRR hybrid 0.826 / 0.661, BM25 0.810 / 0.649,
         // vectors 0.736 / 0.669. Hybrid puts more sources in the top five than either half; the three MRRs
@@ -139,19 +126,28 @@ enum ModelLocator {
     /// votes, patches, a digest and facts that move, and 6 notes (Tests/IndexTests/Resources/HeldOutList).
     /// Its labels were written blind and retrieval was not changed after its first run.
     @Test func heldOutListSetHybridBeatsEachHalf() throws {
-        let root = ModelLocator.heldOutList
-        let (store, _, report, scratch) = try indexed(root, ["notes", "2026-September.txt.gz", "2026-October.txt.gz"])
-        defer { withExtendedLifetime(scratch) {} }
-        #expect(report.failed.isEmpty, "\(report.failed)")
-        #expect(report.added == 92)
-        let evaluation = try RetrievalEvaluation(
-            store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
-        let result = try evaluation.run(now: ISO8601DateFormatter().date(from: "2026-11-01T12:00:00Z")!)
+        let (_, result) = try evaluated(
+            ModelLocator.heldOutList, ["notes", "2026-September.txt.gz", "2026-October.txt.gz"], documents: 92,
+            now: "2026-11-01T12:00:00Z")
         #expect(result.modes.first?.questions == 36)
         // First (blind) run, `assist eval` on 2026-11-26: recall@5 / MRR hybrid 0.722 / 0.827, BM25 0.708 /
         // 0.743, vectors 0.652 / 0.712. Here (200-token chunks): hybrid 0.722 / 0.813, BM25 0.708 / 0.771,
         // vectors 0.639 / 0.721.
         expectHybridBeatsEachHalf(result)
+    }
+
+    /// The question set in `root` (its qa.jsonl) run in every mode, as on `now`, over a fresh index of
+    /// `items`, which must index `documents` documents without a failure.
+    private func evaluated(
+        _ root: URL, _ items: [String], documents: Int, now: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (evaluation: RetrievalEvaluation, result: RetrievalEvaluation.Report) {
+        let (store, _, report, scratch) = try indexed(root, items)
+        defer { withExtendedLifetime(scratch) {} }
+        #expect(report.failed.isEmpty, "\(report.failed)", sourceLocation: sourceLocation)
+        #expect(report.added == documents, sourceLocation: sourceLocation)
+        let evaluation = try RetrievalEvaluation(
+            store: store, sampleRoot: root.path, qaPath: root.appendingPathComponent("qa.jsonl").path)
+        return (evaluation, try evaluation.run(now: try #require(ISO8601DateFormatter().date(from: now))))
     }
 
     /// A fresh index of `items` (paths below `root`) with the real MiniLM, chunked at 200 tokens. The
