@@ -14,6 +14,11 @@ enum IdentifierAnswerCheck {
     /// Nouns that, after a naming word ("passport number", "order ID"), ask for an identifier.
     static let identifierNouns: Set<String> = ["number", "id", "code", "reference"]
 
+    /// Acronyms that name an identifier by themselves ("the dial-in PIN", "my IBAN"): what comes before
+    /// them may be a stop word, and they are their own naming word. Only their capitalized spelling counts,
+    /// so that "where did I pin the map" asks for no identifier.
+    static let identifierAcronyms: Set<String> = ["PIN", "IBAN", "ISBN", "VIN", "IMEI"]
+
     /// How many words apart a source may put the naming word and the identifier ("Tracking number:
     /// PH77310925GB", "I've opened ticket TP-4417 and escalated it").
     static let window = 12
@@ -39,7 +44,7 @@ enum IdentifierAnswerCheck {
     }
 
     /// The words naming what the identifier belongs to (up to two, nearest first: "EMS tracking number" →
-    /// tracking, ems), or nil when the question asks for no identifier.
+    /// tracking, ems; "the dial-in PIN" → pin), or nil when the question asks for no identifier.
     static func namingWords(_ question: String) -> [String]? {
         let words = LexicalText.words(question)
         func naming(_ index: Int) -> Bool {
@@ -50,7 +55,8 @@ enum IdentifierAnswerCheck {
         for (i, word) in words.enumerated() where identifierNouns.contains(word) && i > 0 && naming(i - 1) {
             return i >= 2 && naming(i - 2) ? [words[i - 1], words[i - 2]] : [words[i - 1]]
         }
-        return nil
+        let acronym = question.split(whereSeparator: { !$0.isLetter }).first { identifierAcronyms.contains(String($0)) }
+        return acronym.map { [$0.lowercased()] }
     }
 
     /// Whether `source` spells `token` within `window` words of a word starting with a naming word's

@@ -98,6 +98,24 @@ struct SearchCommand: AsyncParsableCommand {
     }
 }
 
+/// `assist status --json`: the index's own status (`IndexStatus`, zeros before the first index) with the
+/// chat model and the installed models beside it.
+struct StatusJSON: Encodable {
+    var index: IndexStatus
+    var chatModel: String
+    var models: [ModelRecord]
+
+    private enum CodingKeys: String, CodingKey { case chatModel = "chat_model", models }
+    private struct Model: Encodable { var name: String; var path: String; var source: String }
+
+    func encode(to encoder: any Encoder) throws {
+        try index.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(chatModel, forKey: .chatModel)
+        try container.encode(models.map { Model(name: $0.name, path: $0.path, source: $0.source) }, forKey: .models)
+    }
+}
+
 /// How a hit is shown to people: one line that says where it is.
 enum HitLocation {
     static func location(_ hit: SearchHit) -> String {
@@ -126,20 +144,9 @@ struct StatusCommand: AsyncParsableCommand {
         let exists = FileManager.default.fileExists(atPath: workspace.config.db)
         let status = exists ? try workspace.openStore(embedder: nil, create: false).status() : nil
         if options.json {
-            var object: [String: JSONValue] = [
-                "db": .string(workspace.config.db),
-                "documents": .object(["notes": .int(status?.notes ?? 0), "mail": .int(status?.mail ?? 0)]),
-                "chunks": .int(status?.chunks ?? 0), "embedded": .int(status?.embedded ?? 0),
-                "embedding_model": .string(status?.embeddingModel), "last_index": .string(CLIDate.iso(status?.lastIndex)),
-                "chat_model": .string(workspace.config.chatChoice().description),
-            ]
-            if let copies = status?.archiveCopies, copies.count > 0 {
-                object["archive_copies"] = .object([
-                    "folder": .string(copies.folder), "count": .int(copies.count), "bytes": .int(Int(copies.bytes)),
-                ])
-            }
-            object["models"] = .array(models.map { .object(["name": .string($0.name), "path": .string($0.path), "source": .string($0.source)]) })
-            try JSONOutput.print(JSONValue.object(object))
+            let index = status ?? IndexStatus(
+                db: workspace.config.db, notes: 0, mail: 0, chunks: 0, embedded: 0, embeddingModel: nil, lastIndex: nil)
+            try JSONOutput.print(StatusJSON(index: index, chatModel: workspace.config.chatChoice().description, models: models))
             return
         }
         let t = Terminal()

@@ -292,7 +292,8 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
     @Test(arguments: [
         "What is Dana's passport number?", "What ticket number was the missing-photos bug?",
         "What's the order ID for the chairs?", "Which tracking code did the courier send?",
-        "What is the plumber's phone number of record?",
+        "What is the plumber's phone number of record?", "What is the dial-in PIN for the developer call?",
+        "Which IBAN do I pay the rent to?",
     ])
     func recognisesIdentifierQuestions(_ question: String) {
         #expect(IdentifierAnswerCheck.asksForIdentifier(question))
@@ -301,6 +302,7 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
     @Test(arguments: [
         "How many organizations are in the beta?", "What is the total number of guests?",
         "What number did she pick?", "When is the launch?", "What is the number of open bugs?",
+        "Where did I pin the festival map?",
     ])
     func otherQuestionsPassUnchecked(_ question: String) {
         #expect(!IdentifierAnswerCheck.asksForIdentifier(question))
@@ -334,6 +336,16 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
             "The police reference is FB-26-118734 [1].", question: "What is the police reference number?", sources: sources))
         #expect(IdentifierAnswerCheck.accepts(
             "MK-58213 [2].", question: "What is the order number of the jerseys?", sources: sources))
+    }
+
+    @Test func aPinMustBeSpelledOutNearTheWordPin() {
+        let question = "What is the dial-in PIN for the developer call?"
+        #expect(IdentifierAnswerCheck.namingWords(question) == ["pin"])
+        let sources = ["<<<SOURCE [1] | 2026-10-01 | email \"Call\"\nThe call is at 17:00 UTC, room 1700 on Jitsi."]
+        #expect(!IdentifierAnswerCheck.accepts("The dial-in PIN is 1700 UTC [1].", question: question, sources: sources),
+                "a number no source calls a PIN is not the PIN")
+        let withPin = sources + ["<<<SOURCE [2] | 2026-10-02 | email \"Dial-in\"\nPhone bridge PIN: 482 913 7#"]
+        #expect(IdentifierAnswerCheck.accepts("The PIN is 482 913 7# [2].", question: question, sources: withPin))
     }
 
     @Test func moneyAndDatesAreNotIdentifiers() {

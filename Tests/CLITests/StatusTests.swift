@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+
+/// `assist status --json` keeps the shape `CLI.md` promises, before the first index and after it.
+@Suite struct StatusTests {
+    @Test func statusJSONBeforeAndAfterTheFirstIndex() throws {
+        let scratch = try Scratch()
+        let cli = try AssistCLI(scratch)
+        let before = try cli.run(["status", "--json", "--db", scratch.db])
+        #expect(before.status == 0, "\(before.summary)")
+        let empty = try before.json()
+        #expect(empty["db"] as? String == scratch.db)
+        #expect(empty["documents"] as? [String: Int] == ["notes": 0, "mail": 0])
+        #expect(empty["chunks"] as? Int == 0)
+        #expect(empty["last_index"] is NSNull && empty["embedding_model"] is NSNull)
+        #expect(empty["models"] is [Any] && empty["chat_model"] is String)
+        #expect(!FileManager.default.fileExists(atPath: scratch.db), "status must not create the index")
+
+        try scratch.write("notes/boat.md", text: "# Boat\n\nThe boat is moored at pier 9.\n")
+        let index = try cli.run(["index", "--no-embed", "--db", scratch.db, scratch.path("notes")])
+        #expect(index.status == 0, "\(index.summary)")
+        let after = try cli.run(["status", "--json", "--db", scratch.db]).json()
+        #expect(after["documents"] as? [String: Int] == ["notes": 1, "mail": 0])
+        #expect((after["chunks"] as? Int ?? 0) > 0)
+        let lastIndex = after["last_index"] as? String
+        #expect(lastIndex.flatMap { ISO8601DateFormatter().date(from: $0) } != nil, "last_index: \(lastIndex ?? "nil")")
+        #expect(after["archive_copies"] == nil, "listed only when there are copies")
+    }
+}
