@@ -156,12 +156,14 @@ extension IndexStore {
     ///
     /// The question's time words are read first (`TemporalIntent`): a relative range ("last week",
     /// "since May") becomes a date filter unless the query sets one (and if nothing matches inside it, a
-    /// preference instead); a calendar range ("in October") ranks documents dated inside it first without
+    /// preference instead); a calendar range ("in October") ranks chunks dated inside it first without
     /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
-    /// ranked list to the fusion. BM25 and vector candidates are fused by their standardized scores, per
-    /// document (`ScoreFusion.fuseByDocument`), filtered, ordered so each document's best chunk comes
-    /// before any second chunk, stripped of near-duplicates (same text, or mail quoting a better hit), and
-    /// hits that stop mid-thought are joined with the next chunk of their document.
+    /// ranked list to the fusion. Those two rank a chunk by the date it speaks for (a dated log's section
+    /// by its heading, `CandidateRow.chunkDate`). BM25 and vector candidates are fused by their
+    /// standardized scores, per document (`ScoreFusion.fuseByDocument`), filtered, ordered so each
+    /// document's best chunk comes before any second chunk, stripped of near-duplicates (same text, or mail
+    /// quoting a better hit), and hits that stop mid-thought are joined with the next chunk of their
+    /// document.
     public func search(_ query: SearchQuery, mode: SearchMode, now: Date = Date()) throws -> [SearchHit] {
         guard query.limit > 0 else { return [] }
         let intent = TemporalIntent.parse(query.text, now: now)
@@ -217,7 +219,7 @@ extension IndexStore {
         func inDateOrder(_ order: DateOrder) -> (Int64, Int64) -> Bool {
             { a, b in
                 // Undated documents go last either way: nothing says they are new or old.
-                let l = rows[a]?.date, r = rows[b]?.date
+                let l = rows[a]?.chunkDate, r = rows[b]?.chunkDate
                 switch (l, r) {
                 case let (l?, r?) where l != r: return order == .newestFirst ? l > r : l < r
                 case (_?, nil): return true
@@ -245,7 +247,7 @@ extension IndexStore {
             // share a rank (notes without a date in them carry their file's time, often the same for many).
             var tiers: [[Int64]] = []
             for id in head.sorted(by: inDateOrder(dateOrder)) {
-                if let last = tiers.last?.last, rows[last]?.date == rows[id]?.date {
+                if let last = tiers.last?.last, rows[last]?.chunkDate == rows[id]?.chunkDate {
                     tiers[tiers.count - 1].append(id)
                 } else {
                     tiers.append([id])
@@ -258,7 +260,7 @@ extension IndexStore {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
             // equally relevant documents outside it. Inside the range they keep their topical order: a
             // question about March has no reason to prefer the end of March.
-            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.date) }.map { [$0] })
+            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.chunkDate) }.map { [$0] })
             weights.append(1)
         }
         let fused = lists.count == 1 ? scored : RankFusion.fuse(tiered: lists, weights: weights)
@@ -413,6 +415,10 @@ extension IndexStore {
         var title: String
         var from: String?
         var date: Double?
+        /// The date the chunk speaks for, which the time words rank by: its section's dated heading in a
+        /// dated log ("Decision log > 2026-09-09 — Drop CouchDB"), else its document's date. A log kept in
+        /// one note carries a single file date, and its newest entry should count as new.
+        var chunkDate: Double?
         var score: Double = 0
     }
 
@@ -437,6 +443,7 @@ extension IndexStore {
                         heading: row["heading"], lineStart: row["line_start"], lineEnd: row["line_end"],
                         textHash: row["text_hash"], kind: DocumentKind(rawValue: row["kind"]) ?? .note, path: row["path"],
                         messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"])
+                    rows[id]?.chunkDate = SectionDate.from(heading: row["heading"]).map(\.timeIntervalSince1970) ?? row["date"]
                 }
             }
             return rows

@@ -280,6 +280,30 @@ import Ingest
         #expect(Set(march.prefix(2).map(\.title)) == ["Kiln plan", "Kiln invoice"])
     }
 
+    @Test func aDatedSectionOfALogCountsByItsOwnDate() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        // One log note, dated by its first entry; its newer entry says less about kilns than the older one.
+        try scratch.write("notes/kiln-log.md", note(title: "Kiln log", date: "2026-01-05", body: """
+            ## 2026-01-05 — Gas kiln
+
+            The gas kiln stays; kiln repairs booked, kiln shelves ordered.
+
+            ## 2026-06-20 — Lease
+
+            We lease an electric kiln from July.
+            """))
+        try scratch.write("notes/glaze.md", note(title: "Kiln glazes", date: "2026-03-01", body: "Kiln glaze tests: the kiln runs hot."))
+        #expect(try store.sync([scratch.path("notes")]).failed.isEmpty)
+        let now = ISO8601DateFormatter().date(from: "2026-11-01T12:00:00Z")!
+        let june = try store.search(SearchQuery(text: "kiln in June"), mode: .bm25, now: now)
+        #expect(june.first?.heading?.hasPrefix("2026-06-20") == true, "\(june.map(\.heading))")
+        let latest = try store.search(SearchQuery(text: "latest kiln"), mode: .bm25, now: now).map(\.heading)
+        let newer = latest.firstIndex { $0?.hasPrefix("2026-06-20") == true }
+        let older = latest.firstIndex { $0?.hasPrefix("2026-01-05") == true }
+        #expect(newer != nil && older != nil && newer! < older!, "\(latest)")
+    }
+
     @Test func hitsCarryCitations() throws {
         let (scratch, store) = try populated()
         let hit = try #require(try store.search(SearchQuery(text: "lease")).first)

@@ -1,13 +1,12 @@
 import Foundation
-import Ingest
 
 /// The date a section of a note is about, read from its heading path ("Decision log > 2026-03-04 — Move to
 /// Postgres"), so that in a dated log the later entry counts as newer than an earlier one of the same note,
 /// whose file carries only one date.
-enum SectionDate {
+public enum SectionDate {
     /// The date in the deepest heading that has one, or nil. ISO dates (`2026-03-04`) anywhere in a heading
     /// count; so does a heading that starts with a written date ("March 4, 2026 — …", "4 Mar 2026: …").
-    static func from(heading: String?) -> Date? {
+    public static func from(heading: String?) -> Date? {
         guard let heading, !heading.isEmpty else { return nil }
         for segment in heading.components(separatedBy: " > ").reversed() {
             if let date = isoDate(in: segment) ?? leadingDate(in: segment) { return date }
