@@ -71,6 +71,8 @@ public struct AskResult: Sendable, Equatable, Encodable {
             case timeNotInSources = "time_not_in_sources"
             /// A decimal number or version in the reply ("5.0", "3.2.1") is not one any source states.
             case numberNotInSources = "number_not_in_sources"
+            /// A "how much" or "how many" question got a reply without any number.
+            case noQuantity = "no_quantity"
 
             /// For people: why the reply was set aside.
             public var explanation: String {
@@ -83,6 +85,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
                 case .amountNotInSources: return "the model's sum of money is not in the sources"
                 case .timeNotInSources: return "the model's time of day is not in the sources"
                 case .numberNotInSources: return "the model's number is not in the sources"
+                case .noQuantity: return "the model's reply gives no number for a how-much question"
                 }
             }
         }
@@ -208,14 +211,18 @@ public struct AskOptions: Sendable {
     public var historyTokens: Int
     /// The date the prompt calls "today" (defaults to now), so the model can reason about "last week".
     public var today: Date?
+    /// Whether a reply that is the model's `NOT_FOUND` gets a second look: the same sources and question
+    /// under the `ask-system-second-look` prompt, which does not offer the sentinel (see `Asker`).
+    public var secondLook: Bool
 
     public init(
         limit: Int = 8, filters: AskFilters = AskFilters(), relevance: RelevanceGate = RelevanceGate(),
         maxPromptTokens: Int = 1000, answerTokens: Int = 200, maxContextItems: Int = 6, chunkTokens: Int = 0,
         temperature: Float = 0,
         repetitionPenalty: Float = 1.1,
-        seed: UInt64 = 0, historyTokens: Int = 300, today: Date? = nil
+        seed: UInt64 = 0, historyTokens: Int = 300, today: Date? = nil, secondLook: Bool = true
     ) {
+        self.secondLook = secondLook
         self.limit = limit
         self.filters = filters
         self.relevance = relevance

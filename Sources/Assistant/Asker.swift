@@ -7,7 +7,9 @@ import Ingest
 ///
 /// The model is trusted with wording only. Which sources exist, which ids are valid, what is quoted and
 /// whether anything relevant was found are all decided in code (`RelevanceGate`, `ContextPacker`,
-/// `CitationResolver`, `NotFoundDetector`, `IdentifierAnswerCheck`, `AmountCheck`, `ClockTimeCheck`).
+/// `CitationResolver`, `NotFoundDetector`, `IdentifierAnswerCheck`, `AmountCheck`, `ClockTimeCheck`,
+/// `DecimalCheck`, `QuantityCheck`). A reply that is the model's `NOT_FOUND` gets a second look without
+/// the sentinel on offer (`AskOptions.secondLook`); the checks then decide.
 public struct Asker: Sendable {
     public var retriever: any Retriever
     public var generator: any TextGenerator
@@ -114,34 +116,51 @@ public struct Asker: Sendable {
         let sampling = SamplingOptions(
             maxTokens: options.answerTokens, temperature: options.temperature,
             repetitionPenalty: options.repetitionPenalty, seed: options.seed, stop: [ContextFence.marker])
-        var text = ""
         var streamed = false
         var firstToken: Double?
-        for try await piece in generator.generate(prepared.messages, options: sampling) {
-            try Task.checkCancellation()
-            if firstToken == nil {
-                firstToken = elapsed()
-                phases.lap("prefill")
+        /// The model's reply to `messages`, streamed as soon as it is clear that it is not the sentinel.
+        func reply(to messages: [ChatMessage], phase: String) async throws -> String {
+            var text = ""
+            firstToken = nil
+            for try await piece in generator.generate(messages, options: sampling) {
+                try Task.checkCancellation()
+                if firstToken == nil {
+                    firstToken = elapsed()
+                    phases.lap(phase + "prefill")
+                }
+                if let report = piece.prefill {
+                    timings.promptTokens = report.promptTokens
+                    timings.reusedPromptTokens = report.reusedTokens
+                    timings.restoredPromptTokens = report.restoredTokens
+                }
+                timings.answerPieces += 1
+                text += piece.text
+                // The sentinel decides the outcome; what a small model writes after it is never shown.
+                if !streamed && detector.opensWithSentinel(text) { break }
+                if streamed {
+                    continuation.yield(.token(piece.text))
+                } else if !detector.couldBecomeSentinel(text) {
+                    // Held back until it is clear the reply is not the sentinel; flush what was held.
+                    streamed = true
+                    continuation.yield(.token(text))
+                }
             }
-            if let report = piece.prefill {
-                timings.promptTokens = report.promptTokens
-                timings.reusedPromptTokens = report.reusedTokens
-                timings.restoredPromptTokens = report.restoredTokens
-            }
-            timings.answerPieces += 1
-            text += piece.text
-            // The sentinel decides the outcome; what a small model writes after it is never shown.
-            if !streamed && detector.opensWithSentinel(text) { break }
-            if streamed {
-                continuation.yield(.token(piece.text))
-            } else if !detector.couldBecomeSentinel(text) {
-                // Held back until it is clear the reply is not the sentinel; flush what was held.
-                streamed = true
-                continuation.yield(.token(text))
-            }
+            phases.lap(phase + (firstToken == nil ? "prefill" : "decode"))
+            return text
         }
 
-        phases.lap(firstToken == nil ? "prefill" : "decode")
+        var text = try await reply(to: prepared.messages, phase: "")
+        // A second look: the 0.5B default model often answers `NOT_FOUND` by reflex with the answer in
+        // front of it, and then goes on to state it. Asked again without being offered the sentinel, it
+        // states what the sources say, and every check below still stands between that reply and the user
+        // (an invented identifier, sum, time or number is refused, and so is a reply that states nothing).
+        if options.secondLook, !streamed, detector.opensWithSentinel(text) {
+            let system = try prompts.template(named: PromptLibrary.Name.askSystemSecondLook)
+                .render(["not_found": detector.sentinel])
+            var messages = prepared.messages
+            messages[0] = ChatMessage(role: .system, content: system)
+            text = try await reply(to: messages, phase: "second_look_")
+        }
         timings.phases = phases.phases
         let reply = Self.cleanReply(text)
         let sources = prepared.items.map(\.fencedBlock)
@@ -213,6 +232,7 @@ public struct Asker: Sendable {
         if !AmountCheck.accepts(reply, sources: sources) { return .amountNotInSources }
         if !ClockTimeCheck.accepts(reply, question: question, sources: sources) { return .timeNotInSources }
         if !DecimalCheck.accepts(reply, sources: sources) { return .numberNotInSources }
+        if !QuantityCheck.accepts(reply, question: question) { return .noQuantity }
         return nil
     }
 

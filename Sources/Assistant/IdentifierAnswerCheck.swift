@@ -19,6 +19,10 @@ enum IdentifierAnswerCheck {
     /// so that "where did I pin the map" asks for no identifier.
     static let identifierAcronyms: Set<String> = ["PIN", "IBAN", "ISBN", "VIN", "IMEI"]
 
+    /// Secrets asked for by name ("the Wi-Fi password"): like an identifier, the answer is a token a source
+    /// spells out next to the word, never a description of where the secret is kept.
+    static let secretNouns: Set<String> = ["password", "passcode", "passphrase"]
+
     /// How many words apart a source may put the naming word and the identifier ("Tracking number:
     /// PH77310925GB", "I've opened ticket TP-4417 and escalated it").
     static let window = 12
@@ -44,7 +48,8 @@ enum IdentifierAnswerCheck {
     }
 
     /// The words naming what the identifier belongs to (up to two, nearest first: "EMS tracking number" →
-    /// tracking, ems; "the dial-in PIN" → pin), or nil when the question asks for no identifier.
+    /// tracking, ems; "the dial-in PIN" → pin; "the Wi-Fi password" → password, fi), or nil when the
+    /// question asks for no identifier.
     static func namingWords(_ question: String) -> [String]? {
         let words = LexicalText.words(question)
         func naming(_ index: Int) -> Bool {
@@ -54,6 +59,9 @@ enum IdentifierAnswerCheck {
         }
         for (i, word) in words.enumerated() where identifierNouns.contains(word) && i > 0 && naming(i - 1) {
             return i >= 2 && naming(i - 2) ? [words[i - 1], words[i - 2]] : [words[i - 1]]
+        }
+        if let secret = words.firstIndex(where: secretNouns.contains) {
+            return [words[secret]] + (secret > 0 && naming(secret - 1) ? [words[secret - 1]] : [])
         }
         let acronym = question.split(whereSeparator: { !$0.isLetter }).first { identifierAcronyms.contains(String($0)) }
         return acronym.map { [$0.lowercased()] }

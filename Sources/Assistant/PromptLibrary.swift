@@ -81,11 +81,13 @@ public struct PromptLibrary: Sendable {
     /// The names of the templates the assistant uses.
     public enum Name {
         public static let askSystem = "ask-system"
+        /// `ask-system` without the `NOT_FOUND` instruction, for the second look (`AskOptions.secondLook`).
+        public static let askSystemSecondLook = "ask-system-second-look"
         public static let askUser = "ask-user"
         public static let summarizeThread = "summarize-thread"
         public static let summarizeSegment = "summarize-segment"
         public static let summarizeMerge = "summarize-merge"
-        public static let all = [askSystem, askUser, summarizeThread, summarizeSegment, summarizeMerge]
+        public static let all = [askSystem, askSystemSecondLook, askUser, summarizeThread, summarizeSegment, summarizeMerge]
     }
 
     /// Folders searched in order; the first one holding `<name>.txt` wins.

@@ -52,12 +52,17 @@ func mailHit(_ id: Int64, subject: String, from: String, text: String, date: Str
 final class ScriptedGenerator: TextGenerator, @unchecked Sendable {
     let modelID = "scripted"
     let contextLength: Int
-    let reply: String
+    /// One reply per call, in order; the last one repeats.
+    let replies: [String]
     private let lock = NSLock()
     private var received: [[ChatMessage]] = []
 
-    init(reply: String, contextLength: Int = 4096) {
-        self.reply = reply
+    convenience init(reply: String, contextLength: Int = 4096) {
+        self.init(replies: [reply], contextLength: contextLength)
+    }
+
+    init(replies: [String], contextLength: Int = 4096) {
+        self.replies = replies
         self.contextLength = contextLength
     }
 
@@ -66,7 +71,10 @@ final class ScriptedGenerator: TextGenerator, @unchecked Sendable {
     func countTokens(_ text: String) throws -> Int { wordCount(text) }
 
     func generate(_ messages: [ChatMessage], options: SamplingOptions) -> AsyncThrowingStream<GeneratedPiece, Error> {
-        lock.withLock { received.append(messages) }
+        let reply = lock.withLock {
+            received.append(messages)
+            return replies[min(received.count, replies.count) - 1]
+        }
         let pieces = reply.split(separator: " ", omittingEmptySubsequences: false).enumerated()
             .map { $0.offset == 0 ? String($0.element) : " " + $0.element }
         return AsyncThrowingStream { continuation in
