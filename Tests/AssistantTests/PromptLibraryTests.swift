@@ -6,6 +6,7 @@ import Testing
     @Test func packagedTemplatesExistAndUseOnlyKnownPlaceholders() throws {
         let provided: [String: Set<String>] = [
             PromptLibrary.Name.askSystem: ["not_found"],
+            PromptLibrary.Name.askSystemSecondLook: ["not_found"],
             PromptLibrary.Name.askUser: ["today", "context", "timeline", "question", "not_found"],
             PromptLibrary.Name.summarizeThread: ["subject", "participants", "transcript"],
             PromptLibrary.Name.summarizeSegment: ["part", "parts", "subject", "transcript"],
@@ -17,6 +18,8 @@ import Testing
             #expect(template.missingPlaceholders(values).isEmpty, "\(name) has unfilled placeholders")
             #expect(!template.render(values).contains("{{"), "\(name) renders with a visible placeholder")
         }
+        let secondLook = try packagedLibrary.template(named: PromptLibrary.Name.askSystemSecondLook)
+        #expect(!secondLook.placeholders.contains("not_found"), "the second look does not offer the sentinel")
     }
 
     @Test func renderIsSinglePassAndLeavesUnknownPlaceholdersVisible() {
