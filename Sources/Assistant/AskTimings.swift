@@ -21,7 +21,8 @@ public struct AskTimings: Sendable, Equatable, Encodable {
     }
 
     /// In order: what the command did before asking (`process_start`, model loads), then `retrieval`,
-    /// `relevance`, `prompt`, `prefill` (up to the first token) and `decode`.
+    /// `relevance`, `prompt`, `prefill` (up to the first token) and `decode`, and after a reply that was
+    /// the model's `NOT_FOUND`, `second_look_prefill` and `second_look_decode`.
     public var phases: [Phase]
     /// The prompt's size in the model's tokens (chat template included when the engine reports it).
     public var promptTokens: Int?
@@ -43,14 +44,11 @@ public struct AskTimings: Sendable, Equatable, Encodable {
         self.answerPieces = answerPieces
     }
 
-    /// Wall time of all phases up to and including `prefill`: what a user waits for the first word.
+    /// Wall time of all phases up to and including the last prefill: what a user waits for the first word.
+    /// After a second look that is the second reply's prefill, since the first reply was never shown.
     public var firstTokenSeconds: Double {
-        var total = 0.0
-        for phase in phases {
-            total += phase.seconds
-            if phase.name == "prefill" { break }
-        }
-        return total
+        let shown = phases.lastIndex { $0.name.hasSuffix("prefill") } ?? phases.count - 1
+        return phases.prefix(shown + 1).reduce(0) { $0 + $1.seconds }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -71,11 +69,13 @@ public struct AskTimings: Sendable, Equatable, Encodable {
 
     /// One line per phase, aligned, then the token counts: for `--timings` on stderr.
     public var table: String {
+        let width = phases.reduce(14) { max($0, $1.name.count + 1) }
         var lines = phases.map { p in
-            p.name.padding(toLength: 14, withPad: " ", startingAt: 0)
+            p.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 + String(format: "%8.3f s wall %8.3f s cpu", p.seconds, p.cpuSeconds)
         }
-        lines.append(String(format: "first token   %8.3f s wall (sum of the phases up to prefill)", firstTokenSeconds))
+        lines.append("first token".padding(toLength: width, withPad: " ", startingAt: 0)
+            + String(format: "%8.3f s wall (the phases up to the shown reply's prefill)", firstTokenSeconds))
         if let promptTokens {
             var line = "prompt tokens \(promptTokens)"
             if let reusedPromptTokens { line += ", \(reusedPromptTokens) reused" }

@@ -71,6 +71,14 @@ import Testing
         #expect(once.prompts.count == 1)
     }
 
+    @Test func firstTokenCountsUpToTheShownRepliesPrefill() {
+        let phases = [("retrieval", 0.1), ("prefill", 0.5), ("decode", 0.1), ("second_look_prefill", 0.6), ("second_look_decode", 0.4)]
+        let timings = AskTimings(phases: phases.map { AskTimings.Phase(name: $0.0, seconds: $0.1, cpuSeconds: 0) })
+        #expect(abs(timings.firstTokenSeconds - 1.3) < 1e-9, "the sentinel reply was never shown")
+        #expect(abs(AskTimings(phases: Array(timings.phases.prefix(3))).firstTokenSeconds - 0.6) < 1e-9)
+        #expect(timings.table.contains("second_look_prefill "), "names are not cut")
+    }
+
     @Test func aSecondLookFacesEveryCheck() async throws {
         let generator = ScriptedGenerator(replies: ["NOT_FOUND", "The launch cost $4,500 [1]."])
         let asker = Asker(retriever: FixedRetriever(hits), generator: generator, prompts: packagedLibrary)
