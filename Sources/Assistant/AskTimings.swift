@@ -22,7 +22,7 @@ public struct AskTimings: Sendable, Equatable, Encodable {
 
     /// In order: what the command did before asking (`process_start`, model loads), then `retrieval`,
     /// `relevance`, `prompt`, `prefill` (up to the first token) and `decode`, and after a reply that was
-    /// the model's `NOT_FOUND`, `second_look_prefill` and `second_look_decode`.
+    /// the model's `NOT_FOUND`, `second_look` (the second reply, shown only once it is complete and checked).
     public var phases: [Phase]
     /// The prompt's size in the model's tokens (chat template included when the engine reports it).
     public var promptTokens: Int?
@@ -44,10 +44,13 @@ public struct AskTimings: Sendable, Equatable, Encodable {
         self.answerPieces = answerPieces
     }
 
-    /// Wall time of all phases up to and including the last prefill: what a user waits for the first word.
-    /// After a second look that is the second reply's prefill, since the first reply was never shown.
+    /// The phase of a second look (`AskOptions.secondLook`).
+    public static let secondLookPhase = "second_look"
+
+    /// Wall time of all phases up to and including `prefill`, or after a second look up to and including
+    /// it: what a user waits for the first word shown (the first reply, the sentinel, never is).
     public var firstTokenSeconds: Double {
-        let shown = phases.lastIndex { $0.name.hasSuffix("prefill") } ?? phases.count - 1
+        let shown = phases.lastIndex { $0.name == "prefill" || $0.name == Self.secondLookPhase } ?? phases.count - 1
         return phases.prefix(shown + 1).reduce(0) { $0 + $1.seconds }
     }
 
@@ -75,7 +78,7 @@ public struct AskTimings: Sendable, Equatable, Encodable {
                 + String(format: "%8.3f s wall %8.3f s cpu", p.seconds, p.cpuSeconds)
         }
         lines.append("first token".padding(toLength: width, withPad: " ", startingAt: 0)
-            + String(format: "%8.3f s wall (the phases up to the shown reply's prefill)", firstTokenSeconds))
+            + String(format: "%8.3f s wall (the phases until the first word shown)", firstTokenSeconds))
         if let promptTokens {
             var line = "prompt tokens \(promptTokens)"
             if let reusedPromptTokens { line += ", \(reusedPromptTokens) reused" }

@@ -118,15 +118,16 @@ public struct Asker: Sendable {
             repetitionPenalty: options.repetitionPenalty, seed: options.seed, stop: [ContextFence.marker])
         var streamed = false
         var firstToken: Double?
-        /// The model's reply to `messages`, streamed as soon as it is clear that it is not the sentinel.
-        func reply(to messages: [ChatMessage], phase: String) async throws -> String {
+        /// The model's reply to `messages`; when `streaming`, shown as soon as it is clear that it is not
+        /// the sentinel, else held back for the checks.
+        func reply(to messages: [ChatMessage], streaming: Bool) async throws -> String {
             var text = ""
             firstToken = nil
             for try await piece in generator.generate(messages, options: sampling) {
                 try Task.checkCancellation()
                 if firstToken == nil {
                     firstToken = elapsed()
-                    phases.lap(phase + "prefill")
+                    if streaming { phases.lap("prefill") }
                 }
                 if let report = piece.prefill {
                     timings.promptTokens = report.promptTokens
@@ -137,6 +138,7 @@ public struct Asker: Sendable {
                 text += piece.text
                 // The sentinel decides the outcome; what a small model writes after it is never shown.
                 if !streamed && detector.opensWithSentinel(text) { break }
+                guard streaming else { continue }
                 if streamed {
                     continuation.yield(.token(piece.text))
                 } else if !detector.couldBecomeSentinel(text) {
@@ -145,21 +147,25 @@ public struct Asker: Sendable {
                     continuation.yield(.token(text))
                 }
             }
-            phases.lap(phase + (firstToken == nil ? "prefill" : "decode"))
+            if streaming { phases.lap(firstToken == nil ? "prefill" : "decode") }
             return text
         }
 
-        var text = try await reply(to: prepared.messages, phase: "")
+        var text = try await reply(to: prepared.messages, streaming: true)
         // A second look: the 0.5B default model often answers `NOT_FOUND` by reflex with the answer in
         // front of it, and then goes on to state it. Asked again without being offered the sentinel, it
         // states what the sources say, and every check below still stands between that reply and the user
         // (an invented identifier, sum, time or number is refused, and so is a reply that states nothing).
+        // That reply comes from a prompt that leaves the model no way to decline, so it is shown only once
+        // the checks have passed it, never streamed and then taken back.
         if options.secondLook, !streamed, detector.opensWithSentinel(text) {
             let system = try prompts.template(named: PromptLibrary.Name.askSystemSecondLook)
                 .render(["not_found": detector.sentinel])
             var messages = prepared.messages
             messages[0] = ChatMessage(role: .system, content: system)
-            text = try await reply(to: messages, phase: "second_look_")
+            text = try await reply(to: messages, streaming: false)
+            phases.lap(AskTimings.secondLookPhase)
+            firstToken = elapsed()
         }
         timings.phases = phases.phases
         let reply = Self.cleanReply(text)
