@@ -159,7 +159,7 @@ extension IndexStore {
     /// preference instead); a calendar range ("in October") ranks chunks dated inside it first without
     /// excluding others, since it may describe the content; "latest/current/most recent" adds recency as a
     /// ranked list to the fusion. Those two rank a chunk by the date it speaks for (a dated log's section
-    /// by its heading, `CandidateRow.chunkDate`). BM25 and vector candidates are fused by their
+    /// by its heading). BM25 and vector candidates are fused by their
     /// standardized scores, per document (`ScoreFusion.fuseByDocument`), filtered, ordered so each
     /// document's best chunk comes before any second chunk, stripped of near-duplicates (same text, or mail
     /// quoting a better hit), and hits that stop mid-thought are joined with the next chunk of their
@@ -216,10 +216,10 @@ extension IndexStore {
         let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: documentOf)
         let topical = scored.map(\.id)
         guard !topical.isEmpty else { return [] }
-        func inDateOrder(_ order: DateOrder) -> (Int64, Int64) -> Bool {
+        func inDateOrder(_ order: DateOrder, _ chunkDate: [Int64: Double]) -> (Int64, Int64) -> Bool {
             { a, b in
                 // Undated documents go last either way: nothing says they are new or old.
-                let l = rows[a]?.chunkDate, r = rows[b]?.chunkDate
+                let l = chunkDate[a], r = chunkDate[b]
                 switch (l, r) {
                 case let (l?, r?) where l != r: return order == .newestFirst ? l > r : l < r
                 case (_?, nil): return true
@@ -242,12 +242,19 @@ extension IndexStore {
             if let document = documentOf[id] { headDocuments.insert(document) }
         }
         let head = topical.filter { documentOf[$0].map(headDocuments.contains) ?? false }
+        // The date each head chunk speaks for: its section's dated heading in a dated log ("Decision log >
+        // 2026-09-09 — Drop CouchDB"), else its document's date. A log kept in one note carries a single
+        // file date, and its newest entry should count as new. Read only when the time words need it.
+        let chunkDate: [Int64: Double] = dateOrder == nil && filters.preferredRange == nil ? [:] : head.reduce(into: [:]) {
+            guard let row = rows[$1] else { return }
+            $0[$1] = SectionDate.from(heading: row.heading).map(\.timeIntervalSince1970) ?? row.date
+        }
         if let dateOrder {
             // Recency (or its reverse) as one more ranked list: newer ranks higher, and chunks of one date
             // share a rank (notes without a date in them carry their file's time, often the same for many).
             var tiers: [[Int64]] = []
-            for id in head.sorted(by: inDateOrder(dateOrder)) {
-                if let last = tiers.last?.last, rows[last]?.chunkDate == rows[id]?.chunkDate {
+            for id in head.sorted(by: inDateOrder(dateOrder, chunkDate)) {
+                if let last = tiers.last?.last, chunkDate[last] == chunkDate[id] {
                     tiers[tiers.count - 1].append(id)
                 } else {
                     tiers.append([id])
@@ -260,7 +267,7 @@ extension IndexStore {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
             // equally relevant documents outside it. Inside the range they keep their topical order: a
             // question about March has no reason to prefer the end of March.
-            lists.append(head.filter { filters.inPreferredRange(rows[$0]?.chunkDate) }.map { [$0] })
+            lists.append(head.filter { filters.inPreferredRange(chunkDate[$0]) }.map { [$0] })
             weights.append(1)
         }
         let fused = lists.count == 1 ? scored : RankFusion.fuse(tiered: lists, weights: weights)
@@ -415,10 +422,6 @@ extension IndexStore {
         var title: String
         var from: String?
         var date: Double?
-        /// The date the chunk speaks for, which the time words rank by: its section's dated heading in a
-        /// dated log ("Decision log > 2026-09-09 — Drop CouchDB"), else its document's date. A log kept in
-        /// one note carries a single file date, and its newest entry should count as new.
-        var chunkDate: Double?
         var score: Double = 0
     }
 
@@ -443,7 +446,6 @@ extension IndexStore {
                         heading: row["heading"], lineStart: row["line_start"], lineEnd: row["line_end"],
                         textHash: row["text_hash"], kind: DocumentKind(rawValue: row["kind"]) ?? .note, path: row["path"],
                         messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"])
-                    rows[id]?.chunkDate = SectionDate.from(heading: row["heading"]).map(\.timeIntervalSince1970) ?? row["date"]
                 }
             }
             return rows
