@@ -212,7 +212,7 @@ public struct AskOptions: Sendable {
     /// The date the prompt calls "today" (defaults to now), so the model can reason about "last week".
     public var today: Date?
     /// Whether a reply that is the model's `NOT_FOUND` gets a second look: the same sources and question
-    /// under the `ask-system-second-look` prompt, which does not offer the sentinel (see `Asker`).
+    /// under `ask-system` without its line offering the sentinel (see `Asker`).
     public var secondLook: Bool
 
     public init(

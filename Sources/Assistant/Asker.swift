@@ -159,8 +159,8 @@ public struct Asker: Sendable {
         // That reply comes from a prompt that leaves the model no way to decline, so it is shown only once
         // the checks have passed it, never streamed and then taken back.
         if options.secondLook, !streamed, detector.opensWithSentinel(text) {
-            let system = try prompts.template(named: PromptLibrary.Name.askSystemSecondLook)
-                .render(["not_found": detector.sentinel])
+            let system = try prompts.template(named: PromptLibrary.Name.askSystem)
+                .removingLines(using: "not_found").render([:])
             var messages = prepared.messages
             messages[0] = ChatMessage(role: .system, content: system)
             text = try await reply(to: messages, streaming: false)

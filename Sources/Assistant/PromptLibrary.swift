@@ -39,6 +39,16 @@ public struct PromptTemplate: Sendable, Equatable {
         return out
     }
 
+    /// The template without its lines that use `placeholder`. The second look (`AskOptions.secondLook`) is
+    /// `ask-system` without the line offering `{{not_found}}`, so a user's edited system prompt keeps its
+    /// other instructions there too.
+    public func removingLines(using placeholder: String) -> PromptTemplate {
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            !PromptTemplate(name: name, text: String(line)).placeholders.contains(placeholder)
+        }
+        return PromptTemplate(name: name, text: kept.joined(separator: "\n"), source: source)
+    }
+
     /// Placeholders that `values` leaves unfilled.
     public func missingPlaceholders(_ values: [String: String]) -> [String] {
         placeholders.filter { values[$0] == nil }
@@ -81,13 +91,11 @@ public struct PromptLibrary: Sendable {
     /// The names of the templates the assistant uses.
     public enum Name {
         public static let askSystem = "ask-system"
-        /// `ask-system` without the `NOT_FOUND` instruction, for the second look (`AskOptions.secondLook`).
-        public static let askSystemSecondLook = "ask-system-second-look"
         public static let askUser = "ask-user"
         public static let summarizeThread = "summarize-thread"
         public static let summarizeSegment = "summarize-segment"
         public static let summarizeMerge = "summarize-merge"
-        public static let all = [askSystem, askSystemSecondLook, askUser, summarizeThread, summarizeSegment, summarizeMerge]
+        public static let all = [askSystem, askUser, summarizeThread, summarizeSegment, summarizeMerge]
     }
 
     /// Folders searched in order; the first one holding `<name>.txt` wins.

@@ -6,7 +6,6 @@ import Testing
     @Test func packagedTemplatesExistAndUseOnlyKnownPlaceholders() throws {
         let provided: [String: Set<String>] = [
             PromptLibrary.Name.askSystem: ["not_found"],
-            PromptLibrary.Name.askSystemSecondLook: ["not_found"],
             PromptLibrary.Name.askUser: ["today", "context", "timeline", "question", "not_found"],
             PromptLibrary.Name.summarizeThread: ["subject", "participants", "transcript"],
             PromptLibrary.Name.summarizeSegment: ["part", "parts", "subject", "transcript"],
@@ -18,8 +17,12 @@ import Testing
             #expect(template.missingPlaceholders(values).isEmpty, "\(name) has unfilled placeholders")
             #expect(!template.render(values).contains("{{"), "\(name) renders with a visible placeholder")
         }
-        let secondLook = try packagedLibrary.template(named: PromptLibrary.Name.askSystemSecondLook)
+        let system = try packagedLibrary.template(named: PromptLibrary.Name.askSystem)
+        let secondLook = system.removingLines(using: "not_found")
+        #expect(system.placeholders.contains("not_found"))
         #expect(!secondLook.placeholders.contains("not_found"), "the second look does not offer the sentinel")
+        #expect(secondLook.text.components(separatedBy: "\n").count == system.text.components(separatedBy: "\n").count - 1,
+                "only the sentinel's line goes")
     }
 
     @Test func renderIsSinglePassAndLeavesUnknownPlaceholdersVisible() {
