@@ -69,6 +69,8 @@ public struct AskResult: Sendable, Equatable, Encodable {
             case amountNotInSources = "amount_not_in_sources"
             /// A time of day in the reply is not one any source states, or a "what time" reply has none.
             case timeNotInSources = "time_not_in_sources"
+            /// The reply states calendar dates ("3 September", "2026-09-03") and none is one a source states.
+            case dateNotInSources = "date_not_in_sources"
             /// A decimal number or version in the reply ("5.0", "3.2.1") is not one any source states.
             case numberNotInSources = "number_not_in_sources"
             /// A "how much" or "how many" question got a reply without any number.
@@ -84,6 +86,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
                 case .identifierNotInSources: return "the model's identifier is not one the sources give for this"
                 case .amountNotInSources: return "the model's sum of money is not in the sources"
                 case .timeNotInSources: return "the model's time of day is not in the sources"
+                case .dateNotInSources: return "no date in the model's reply is one the sources give"
                 case .numberNotInSources: return "the model's number is not in the sources"
                 case .noQuantity: return "the model's reply gives no number for a how-much question"
                 }

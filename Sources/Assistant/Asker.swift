@@ -237,6 +237,7 @@ public struct Asker: Sendable {
         if !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources) { return .identifierNotInSources }
         if !AmountCheck.accepts(reply, sources: sources) { return .amountNotInSources }
         if !ClockTimeCheck.accepts(reply, question: question, sources: sources) { return .timeNotInSources }
+        if !CalendarDateCheck.accepts(reply, sources: sources) { return .dateNotInSources }
         if !DecimalCheck.accepts(reply, sources: sources) { return .numberNotInSources }
         if !QuantityCheck.accepts(reply, question: question) { return .noQuantity }
         return nil

@@ -119,8 +119,10 @@ actor SampleIndex {
             options: AskOptions(today: day("2026-11-01")), scorer: EmbeddingRelevanceScorer(embedder: index.embedder))
     }
 
+    /// With the default model: SmolLM2's replies to these are mostly copied headers with invented dates,
+    /// which the checks now set aside, so it no longer gets as far as citing.
     @Test func answersCiteExistingSourcesWithVerifiedQuotes() async throws {
-        let asker = try await asker(try loadSmolLM())
+        let asker = try await asker(try loadQwen())
         let index = try await SampleIndex.shared.get()
         var cited = 0
         for question in [
