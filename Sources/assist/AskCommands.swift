@@ -24,6 +24,13 @@ struct AskCommand: AsyncParsableCommand {
     @Option(help: "Chat model (default: chat_model from the config).") var model: String?
     @Flag(help: "Print where the time went (loading, retrieval, prefill, decode) on stderr; --json always has it.")
     var timings = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "When the model replies NOT_FOUND, ask once more without that way out; the reply stands only if every check passes.",
+            discussion: "Small models often say NOT_FOUND with the answer in front of them. A larger model's NOT_FOUND "
+                + "(Ollama, an OpenAI-compatible server) is usually right: --no-second-look spares it a second generation."))
+    var secondLook = true
     @OptionGroup var filters: FilterOptions
     @OptionGroup var options: IndexOptions
 
@@ -51,7 +58,7 @@ struct AskCommand: AsyncParsableCommand {
             limit: q.limit,
             filters: AskFilters(
                 kind: q.kind, since: q.since, until: q.until, from: q.from, pathContains: q.pathContains, tag: q.tag),
-            maxPromptTokens: workspace.config.contextTokens)
+            maxPromptTokens: workspace.config.contextTokens, secondLook: secondLook)
     }
 }
 
