@@ -296,8 +296,17 @@ public enum SummaryParser {
         return nil
     }
 
-    /// "none", "N/A", "No decisions.", echoed template instructions and the like.
+    /// "none", "N/A", "No decisions.", "There were no actions taken.", echoed template instructions and the
+    /// like; also such an item under a name ("Greta (2026-10-24 16:30 UTC): No decision made."), which a
+    /// small model writes once per participant when a thread decided nothing.
     static func isPlaceholder(_ item: String) -> Bool {
+        if let colon = item.range(of: ": ", options: .backwards), isPlaceholderText(String(item[colon.upperBound...])) {
+            return true
+        }
+        return isPlaceholderText(item)
+    }
+
+    private static func isPlaceholderText(_ item: String) -> Bool {
         let normalized = item.lowercased().unicodeScalars
             .filter { CharacterSet.letters.contains($0) || $0 == " " }
             .map(String.init).joined()
@@ -309,6 +318,9 @@ public enum SummaryParser {
             "no action items", "no questions", "no open questions", "none identified",
         ]
         if empties.contains(normalized) { return true }
+        // A sentence saying the section is empty: "no decision made", "there were no further actions taken".
+        let absence = /(there (is|are|was|were) )?no (further |other |new )?(decision|decisions|action|actions|action item|action items|question|questions|open questions)( (was|were|has been|have been|is|are))?( (made|taken|needed|required|recorded|reached|asked|raised|identified|necessary|yet))?/
+        if normalized.wholeMatch(of: absence) != nil { return true }
         let echoes = [
             "each decision with who decided and when", "who what due date or none",
             "each question that is still unanswered", "each question asked and not answered in this part",

@@ -125,6 +125,25 @@ import Testing
         #expect(notes.decisions.isEmpty && notes.actionItems.isEmpty && notes.openQuestions.isEmpty)
     }
 
+    @Test func itemsSayingASectionIsEmptyAreDropped() {
+        let notes = SummaryParser.parse("""
+            SUMMARY: Tide clocks for the cabin.
+            DECISIONS:
+            - Greta Lindqvist (2026-10-24 16:30 UTC): No decision made.
+            - Søren Kjær: There were no decisions.
+            - Łukasz: buy the e-ink clock
+            ACTIONS:
+            - Greta Lindqvist (2026-10-24 16:30 UTC): No action taken.
+            - Søren Kjær | no further actions needed | none
+            QUESTIONS:
+            - No open questions.
+            """)
+        #expect(notes.decisions == ["Łukasz: buy the e-ink clock"])
+        #expect(notes.actionItems.isEmpty && notes.openQuestions.isEmpty)
+        // A decision that merely starts with "no" stays.
+        #expect(SummaryParser.parse("DECISIONS:\n- No decision on the venue until Ana replies.").decisions.count == 1)
+    }
+
     @Test func outputWithoutHeadingsBecomesTheSummary() {
         #expect(SummaryParser.parse("The thread is about lunch.\nNobody decided anything.").summary
             == "The thread is about lunch. Nobody decided anything.")
