@@ -117,6 +117,9 @@ public enum SummaryParser {
         func addItem(_ raw: String, to section: Section) {
             let item = raw.trimmingCharacters(in: .whitespaces)
             guard !item.isEmpty, !isPlaceholder(item), !isLabel(item) else { return }
+            // A decision, action or question of one word ("A", "Approved") says neither who nor what: it is
+            // a reply cut off by the token limit or a stray word.
+            if section != .summary && LexicalText.words(item).count < 2 { return }
             switch section {
             case .summary: summaryLines.append(item)
             case .decisions: if let decision = decisionText(item) { appendUnique(decision, to: &notes.decisions) }

@@ -140,6 +140,10 @@ import Testing
             """)
         #expect(notes.decisions == ["Łukasz: buy the e-ink clock"])
         #expect(notes.actionItems.isEmpty && notes.openQuestions.isEmpty)
+        // One word says neither who nor what: a reply cut off mid-item.
+        #expect(SummaryParser.parse("DECISIONS:\n- Dana writes up the move.\n- A\nACTIONS:\n- Review").decisions
+            == ["Dana writes up the move."])
+        #expect(SummaryParser.parse("ACTIONS:\n- Review").actionItems.isEmpty)
         // A decision that merely starts with "no" stays.
         #expect(SummaryParser.parse("DECISIONS:\n- No decision on the venue until Ana replies.").decisions.count == 1)
     }
@@ -153,8 +157,8 @@ import Testing
 
     @Test func renderedNotesParseBackUnchanged() {
         let notes = SummaryNotes(
-            summary: "S.", decisions: ["D1", "D2"], actionItems: [ActionItem(who: "Ana", what: "W", due: "Fri")],
-            openQuestions: ["Q?"])
+            summary: "S.", decisions: ["Ana books the hall", "Bob pays"],
+            actionItems: [ActionItem(who: "Ana", what: "W", due: "Fri")], openQuestions: ["Who brings food?"])
         #expect(SummaryParser.parse(notes.rendered) == notes)
     }
 }
