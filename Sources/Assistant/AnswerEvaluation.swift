@@ -1,5 +1,6 @@
 import Foundation
 import Index
+import Ingest
 
 /// One question of an evaluation file (`qa.jsonl`, one JSON object per line).
 public struct QAItem: Sendable, Equatable, Decodable {
@@ -244,17 +245,12 @@ public enum FactMatcher {
         return out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
-    static let months = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-        "december",
-    ]
-
     static func renderings(of fact: String) -> [String] {
         let parts = fact.split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]),
             let day = Int(parts[2]), (1...12).contains(month), (1...31).contains(day)
         else { return [fact] }
-        let name = months[month - 1]
+        let name = FlexibleDate.englishMonthNames[month - 1]
         let short = String(name.prefix(3))
         var forms = [fact, String(format: "%04d/%02d/%02d", year, month, day), "\(day).\(month).\(year)"]
         for m in Set([name, short, name == "september" ? "sept" : short]) {

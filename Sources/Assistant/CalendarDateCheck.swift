@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 
 /// Checks the calendar dates in a reply against the dates the sources state.
 ///
@@ -97,14 +98,9 @@ enum CalendarDateCheck {
     /// the short forms count only capitalized, so "you may 3 times" or "mar" are not dates.
     private static func month(named word: String) -> Int? {
         let lower = word.lowercased()
-        if let index = fullNames.firstIndex(of: lower), lower != "may" || word.first == "M" { return index + 1 }
+        if let index = FlexibleDate.englishMonthNames.firstIndex(of: lower), lower != "may" || word.first == "M" { return index + 1 }
         guard word.first?.isUppercase == true else { return nil }
         if lower == "sept" { return 9 }
-        return lower.count == 3 ? fullNames.firstIndex { $0.hasPrefix(lower) }.map { $0 + 1 } : nil
+        return lower.count == 3 ? FlexibleDate.englishMonthNames.firstIndex { $0.hasPrefix(lower) }.map { $0 + 1 } : nil
     }
-
-    private static let fullNames = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-        "november", "december",
-    ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 
 /// What a question says about time, read from its words.
 ///
@@ -68,11 +69,8 @@ public struct TemporalIntent: Sendable, Equatable {
         ["in", "the", "end"], ["at", "the", "moment"], ["these", "days"], ["as", "of", "now"],
     ]
 
-    private static let months = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-        "november", "december",
-    ]
-    private static let shortMonths = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    private static let months = FlexibleDate.englishMonthNames
+    private static let shortMonths = months.map { String($0.prefix(3)) }
 
     private static var utc: Calendar {
         var calendar = Calendar(identifier: .gregorian)

@@ -33,9 +33,7 @@ enum DateParsing {
 
     static let monthNames: [String: Int] = {
         var m: [String: Int] = [:]
-        let english = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-                       "october", "november", "december"]
-        for (i, name) in english.enumerated() {
+        for (i, name) in FlexibleDate.englishMonthNames.enumerated() {
             m[name] = i + 1
             m[String(name.prefix(3))] = i + 1
         }
@@ -326,4 +324,10 @@ enum DateParsing {
 /// (`05.03.2024`, `2024/03/05`, `20240305`), RFC 5322 and asctime, and `March 5, 2024`. No zone means UTC.
 public enum FlexibleDate {
     public static func parse(_ text: String) -> Date? { DateParsing.parse(text) }
+
+    /// "january" … "december": the one list every reader of written dates works from.
+    public static let englishMonthNames = [
+        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+        "november", "december",
+    ]
 }
