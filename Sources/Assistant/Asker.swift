@@ -122,12 +122,12 @@ public struct Asker: Sendable {
         /// the sentinel, else held back for the checks.
         func reply(to messages: [ChatMessage], streaming: Bool) async throws -> String {
             var text = ""
-            firstToken = nil
             for try await piece in generator.generate(messages, options: sampling) {
                 try Task.checkCancellation()
-                if firstToken == nil {
+                // A held-back reply's first word is shown only after the checks: the caller times it.
+                if streaming, firstToken == nil {
                     firstToken = elapsed()
-                    if streaming { phases.lap("prefill") }
+                    phases.lap("prefill")
                 }
                 if let report = piece.prefill {
                     timings.promptTokens = report.promptTokens

@@ -317,8 +317,7 @@ public enum SummaryParser {
         if normalized.isEmpty { return true }
         let empties: Set<String> = [
             "none", "na", "nothing", "n a", "not applicable", "none stated", "none so far", "no", "unknown",
-            "none mentioned", "nothing yet", "none yet", "no decisions", "no decisions were made", "no actions",
-            "no action items", "no questions", "no open questions", "none identified",
+            "none mentioned", "nothing yet", "none yet", "none identified",
         ]
         if empties.contains(normalized) { return true }
         // A sentence saying the section is empty: "no decision made", "there were no further actions taken".
