@@ -79,6 +79,12 @@ extension Workspace {
         (config.home as NSString).appendingPathComponent("cache/prompt-prefixes")
     }
 
+    /// The configured answering options for the chat model `override` (or `chat_model`): its prompt budget
+    /// (`context_tokens`) and whether it gets a second look (`second_look`).
+    public func askOptions(model override: String? = nil) -> AskOptions {
+        AskOptions(maxPromptTokens: config.contextTokens, secondLook: config.secondLook(for: config.chatChoice(override: override)))
+    }
+
     /// An `Asker` over `store` with the configured prompts and the embedder (when there is one) as the
     /// relevance judge, so abstention looks at meaning and not only shared words.
     public func makeAsker(store: IndexStore, generator: any TextGenerator, options: AskOptions) -> Asker {

@@ -48,7 +48,7 @@ extension AssistMCPServer {
         let server = AssistMCPServer(
             library: store, chatModel: model ?? workspace.config.chatModel,
             generatorProvider: { name in try await workspace.makeGenerator(override: name) },
-            ask: workspaceAskHandler(workspace, store: store))
+            ask: workspaceAskHandler(workspace, store: store, model: model))
         return (server, notices)
     }
 }
@@ -65,9 +65,11 @@ private func loadEmbedder(_ workspace: Workspace, notices: inout [String]) async
     }
 }
 
-/// Answers with `Workspace.makeAsker`: the configured prompts, and the embedder as relevance judge.
-private func workspaceAskHandler(_ workspace: Workspace, store: IndexStore) -> AskHandler {
-    { request, generator in
-        workspace.makeAsker(store: store, generator: generator, options: request.options()).ask(request.question)
+/// Answers with `Workspace.makeAsker`: the configured prompts, prompt budget and second look for `model`
+/// (nil: `chat_model`), and the embedder as relevance judge.
+private func workspaceAskHandler(_ workspace: Workspace, store: IndexStore, model: String? = nil) -> AskHandler {
+    let options = workspace.askOptions(model: model)
+    return { request, generator in
+        workspace.makeAsker(store: store, generator: generator, options: request.options(options)).ask(request.question)
     }
 }

@@ -28,9 +28,10 @@ struct AskCommand: AsyncParsableCommand {
         inversion: .prefixedNo,
         help: ArgumentHelp(
             "When the model replies NOT_FOUND, ask once more without that way out; the reply stands only if every check passes.",
-            discussion: "Small models often say NOT_FOUND with the answer in front of them. A larger model's NOT_FOUND "
-                + "(Ollama, an OpenAI-compatible server) is usually right: --no-second-look spares it a second generation."))
-    var secondLook = true
+            discussion: "Default: second_look from the config, else on for built-in models and off for ollama: and openai: "
+                + "ones. Small models often say NOT_FOUND with the answer in front of them; a larger model's NOT_FOUND "
+                + "is usually right."))
+    var secondLook: Bool?
     @OptionGroup var filters: FilterOptions
     @OptionGroup var options: IndexOptions
 
@@ -54,11 +55,12 @@ struct AskCommand: AsyncParsableCommand {
 
     func askOptions(_ workspace: Workspace) throws -> AskOptions {
         let q = try filters.query(question, defaultLimit: 8)
-        return AskOptions(
-            limit: q.limit,
-            filters: AskFilters(
-                kind: q.kind, since: q.since, until: q.until, from: q.from, pathContains: q.pathContains, tag: q.tag),
-            maxPromptTokens: workspace.config.contextTokens, secondLook: secondLook)
+        var options = workspace.askOptions(model: model)
+        options.limit = q.limit
+        options.filters = AskFilters(
+            kind: q.kind, since: q.since, until: q.until, from: q.from, pathContains: q.pathContains, tag: q.tag)
+        if let secondLook { options.secondLook = secondLook }
+        return options
     }
 }
 

@@ -76,8 +76,7 @@ struct ChatCommand: AsyncParsableCommand {
         if rag {
             let embedder = try await workspace.makeEmbedder()
             let store = try workspace.openStore(embedder: embedder, create: false)
-            let asker = workspace.makeAsker(
-                store: store, generator: generator, options: AskOptions(maxPromptTokens: workspace.config.contextTokens))
+            let asker = workspace.makeAsker(store: store, generator: generator, options: workspace.askOptions(model: model))
             conversation = RAGConversation(asker: asker)
         }
         var history: [ChatMessage] = []
@@ -247,8 +246,7 @@ struct EvalCommand: AsyncParsableCommand {
         var answers: AnswerEvaluation.Report?
         if !retrievalOnly {
             let generator = try await workspace.makeGenerator(override: model)
-            let asker = workspace.makeAsker(
-                store: store, generator: generator, options: AskOptions(maxPromptTokens: workspace.config.contextTokens))
+            let asker = workspace.makeAsker(store: store, generator: generator, options: workspace.askOptions(model: model))
             let bar = ProgressBar(enabled: !options.json && ProgressBar.stderrIsTerminal)
             answers = try await AnswerEvaluation(asker: asker).run(try QAItem.load(qaFile)) { done, total, item in
                 bar.update(label: "answering", done: done, total: total, detail: item.id)

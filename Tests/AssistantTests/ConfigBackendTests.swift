@@ -43,6 +43,38 @@ func unusedLoopbackPort() throws -> Int {
         #expect(config.embedChoice() == ModelChoice(backend: .builtin, model: "minilm-l6-v2"))
     }
 
+    @Test func theSecondLookFollowsTheChatModelUnlessSet() throws {
+        let home = try TemporaryHome()
+        let unset = try home.loader(["ASSIST_CONTEXT_TOKENS": "3000"]).load()
+        #expect(unset.secondLook == nil)
+        let workspace = Workspace(config: unset)
+        #expect(workspace.askOptions().secondLook, "the built-in default model gets a second look")
+        #expect(workspace.askOptions().maxPromptTokens == 3000)
+        #expect(!workspace.askOptions(model: "ollama:llama3.2").secondLook)
+        #expect(!workspace.askOptions(model: "openai:local").secondLook)
+        let remote = try home.loader(["ASSIST_CHAT_BACKEND": "ollama"]).load()
+        #expect(!Workspace(config: remote).askOptions().secondLook)
+        #expect(Workspace(config: remote).askOptions(model: "builtin:smollm2-135m").secondLook)
+
+        // Set, it holds for every model: `true` in the file, `off` in the environment.
+        try home.writeConfig("chat_backend = \"ollama\"\nsecond_look = true\n")
+        let forced = try home.loader().resolve()
+        #expect(forced.config.secondLook == true)
+        #expect(forced.sources[.secondLook] == .file(path: home.configPath, line: 2))
+        #expect(Workspace(config: forced.config).askOptions().secondLook)
+        #expect(!Workspace(config: try home.loader(["ASSIST_SECOND_LOOK": "off"]).load()).askOptions().secondLook)
+
+        try home.writeConfig("second_look = \"yes\"\n")
+        #expect(throws: ConfigError.wrongType(key: .secondLook, source: .file(path: home.configPath, line: 1),
+            expected: "true or false", found: "string")) { try home.loader().load() }
+        try home.writeConfig("")
+        #expect {
+            try home.loader(["ASSIST_SECOND_LOOK": "maybe"]).load()
+        } throws: { error in
+            "\(error)".contains("ASSIST_SECOND_LOOK") && "\(error)".contains("true or false")
+        }
+    }
+
     @Test func builtinModelsAreNotConnectedHereAndADownServerIsNamed() async throws {
         let home = try TemporaryHome()
         let url = "http://127.0.0.1:\(try unusedLoopbackPort())"

@@ -241,7 +241,7 @@ struct TemporaryHome: ~Copyable {
 
     @Test func showPrintsTOMLThatLoadsBackToTheSameConfiguration() throws {
         let home = try TemporaryHome()
-        let loader = home.loader(["ASSIST_CHAT_BACKEND": "ollama", "ASSIST_USER_EMAIL": "me@example.org"])
+        let loader = home.loader(["ASSIST_CHAT_BACKEND": "ollama", "ASSIST_USER_EMAIL": "me@example.org", "ASSIST_SECOND_LOOK": "no"])
         let expected = try loader.load()
         try home.writeConfig(try loader.show())
         let reloaded = try home.loader().resolve()

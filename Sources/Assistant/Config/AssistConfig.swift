@@ -33,6 +33,7 @@ public enum BackendKind: String, Sendable, Codable, CaseIterable {
 ///
 /// threads = 4                         # CPU threads for the built-in engine
 /// context_tokens = 1000               # prompt budget per answer (prefill time grows with it)
+/// second_look = false                 # ask again after NOT_FOUND (unset: only for built-in models)
 /// user_email = "me@example.org"       # who "you" are in mail digests
 ///
 /// serve_host = "127.0.0.1"            # `assist serve`
@@ -63,6 +64,9 @@ public struct AssistConfig: Sendable, Codable, Equatable {
     /// Largest prompt for one answer, retrieved context included; on 2 cores every 250 tokens cost about a
     /// second before the first word appears, so the default stays small.
     public var contextTokens: Int
+    /// Whether a `NOT_FOUND` reply gets a second look (`AskOptions.secondLook`); nil decides by the chat
+    /// model (`secondLook(for:)`).
+    public var secondLook: Bool?
     /// The user's own address, so digests can tell what was asked of them.
     public var userEmail: String?
     public var serveHost: String
@@ -83,6 +87,7 @@ public struct AssistConfig: Sendable, Codable, Equatable {
         case openaiAPIKey = "openai_api_key"
         case threads
         case contextTokens = "context_tokens"
+        case secondLook = "second_look"
         case userEmail = "user_email"
         case serveHost = "serve_host"
         case servePort = "serve_port"

@@ -32,6 +32,14 @@ extension AssistConfig {
         ModelChoice(parsing: override ?? chatModel, defaultBackend: chatBackend)
     }
 
+    /// Whether answers from `choice` get a second look at a `NOT_FOUND`: `second_look` when set, else only
+    /// for the built-in engine. Its small models often say `NOT_FOUND` with the answer in front of them; a
+    /// larger model behind Ollama or an OpenAI-compatible server usually means it, and asking again would
+    /// cost a generation and take its abstention away.
+    public func secondLook(for choice: ModelChoice) -> Bool {
+        secondLook ?? (choice.backend == .builtin)
+    }
+
     /// The embedding model to use: `override` if given, else `embed_model` on `embed_backend`.
     public func embedChoice(override: String? = nil) -> ModelChoice {
         ModelChoice(parsing: override ?? embedModel, defaultBackend: embedBackend)

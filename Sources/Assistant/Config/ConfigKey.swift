@@ -14,6 +14,7 @@ public enum ConfigKey: String, Sendable, CaseIterable, Hashable, CustomStringCon
     case openaiAPIKey = "openai_api_key"
     case threads
     case contextTokens = "context_tokens"
+    case secondLook = "second_look"
     case userEmail = "user_email"
     case serveHost = "serve_host"
     case servePort = "serve_port"
@@ -23,7 +24,7 @@ public enum ConfigKey: String, Sendable, CaseIterable, Hashable, CustomStringCon
 
     /// What kind of value a key holds, which decides how text is checked and how the file spells it.
     enum Kind {
-        case path, backend, name, url, secret, integer(ClosedRange<Int>), email, host
+        case path, backend, name, url, secret, integer(ClosedRange<Int>), email, host, toggle
 
         var isInteger: Bool {
             if case .integer = self { return true }
@@ -41,6 +42,7 @@ public enum ConfigKey: String, Sendable, CaseIterable, Hashable, CustomStringCon
         case .threads: return .integer(1...1024)
         case .contextTokens: return .integer(128...1_000_000)
         case .servePort: return .integer(1...65535)
+        case .secondLook: return .toggle
         case .userEmail: return .email
         case .serveHost: return .host
         }
@@ -51,6 +53,11 @@ public enum ConfigKey: String, Sendable, CaseIterable, Hashable, CustomStringCon
     public var environmentVariables: [String] {
         let canonical = "ASSIST_" + rawValue.uppercased()
         return self == .modelsDir ? [canonical, "ASSIST_MODELS"] : [canonical]
+    }
+
+    /// What leaving the key out means, when that is more than "nothing".
+    var whenUnset: String? {
+        self == .secondLook ? "on for built-in chat models, off for ollama: and openai: ones" : nil
     }
 
     /// Secrets are not printed by `show()`.
@@ -70,6 +77,7 @@ public enum ConfigKey: String, Sendable, CaseIterable, Hashable, CustomStringCon
         case .integer(let range): return "a whole number from \(range.lowerBound) to \(range.upperBound)"
         case .email: return "an email address like me@example.org"
         case .host: return "a host name or IP address"
+        case .toggle: return "true or false"
         }
     }
 
@@ -102,18 +110,20 @@ public enum ConfigKey: String, Sendable, CaseIterable, Hashable, CustomStringCon
 enum ConfigValue: Equatable, Sendable {
     case string(String)
     case integer(Int)
+    case boolean(Bool)
 
     var text: String {
         switch self {
         case .string(let value): return value
         case .integer(let value): return String(value)
+        case .boolean(let value): return value ? "true" : "false"
         }
     }
 
     /// The value as TOML source: a basic string with escapes, or an integer.
     var toml: String {
         switch self {
-        case .integer(let value): return String(value)
+        case .integer, .boolean: return text
         case .string(let value):
             var out = "\""
             for scalar in value.unicodeScalars {
@@ -188,6 +198,13 @@ extension ConfigKey {
                 throw ValueProblem("is not a host; expected \(expectation)")
             }
             return .string(text)
+        case .toggle:
+            // Environment variables and flags are text; accept the spellings shells and users reach for.
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return .boolean(true)
+            case "false", "no", "off", "0": return .boolean(false)
+            default: throw ValueProblem("is not a yes or no; expected \(expectation)")
+            }
         }
     }
 }

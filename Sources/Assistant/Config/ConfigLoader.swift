@@ -100,7 +100,7 @@ public struct ConfigLoader: Sendable {
         var body: [(String, String)] = []
         for key in ConfigKey.allCases {
             guard let value = values[key] else {
-                body.append(("# \(key) is not set", ""))
+                body.append(("# \(key) is not set" + (key.whenUnset.map { ": \($0)" } ?? ""), ""))
                 continue
             }
             let shown = key.isSecret ? ConfigValue.string("********").toml : value.toml
@@ -183,7 +183,12 @@ public struct ConfigLoader: Sendable {
             }
             guard let node = table[name] else { continue }
             let raw: String
-            if key.kind.isInteger {
+            if case .toggle = key.kind {
+                guard let flag = node.bool else {
+                    throw ConfigError.wrongType(key: key, source: source, expected: "true or false", found: "\(node.type)")
+                }
+                raw = flag ? "true" : "false"
+            } else if key.kind.isInteger {
                 guard let number = node.int else {
                     throw ConfigError.wrongType(key: key, source: source, expected: "a whole number", found: "\(node.type)")
                 }
@@ -243,7 +248,7 @@ public struct ConfigLoader: Sendable {
         case .contextTokens: return (.integer(1000), .defaultValue)
         case .serveHost: return (.string("127.0.0.1"), .defaultValue)
         case .servePort: return (.integer(11435), .defaultValue)
-        case .openaiAPIKey, .userEmail, .serveToken: return nil
+        case .openaiAPIKey, .userEmail, .serveToken, .secondLook: return nil
         }
     }
 
@@ -263,6 +268,10 @@ public struct ConfigLoader: Sendable {
             if case .integer(let number) = values[key] { return number }
             return 0
         }
+        func boolean(_ key: ConfigKey) -> Bool? {
+            if case .boolean(let flag) = values[key] { return flag }
+            return nil
+        }
         return AssistConfig(
             home: string(.home) ?? "", modelsDir: string(.modelsDir) ?? "", db: string(.db) ?? "",
             chatBackend: BackendKind(rawValue: string(.chatBackend) ?? "") ?? .builtin,
@@ -270,7 +279,7 @@ public struct ConfigLoader: Sendable {
             embedBackend: BackendKind(rawValue: string(.embedBackend) ?? "") ?? .builtin,
             embedModel: string(.embedModel) ?? "", ollamaURL: string(.ollamaURL) ?? "",
             openaiURL: string(.openaiURL) ?? "", openaiAPIKey: string(.openaiAPIKey), threads: integer(.threads),
-            contextTokens: integer(.contextTokens), userEmail: string(.userEmail), serveHost: string(.serveHost) ?? "",
+            contextTokens: integer(.contextTokens), secondLook: boolean(.secondLook), userEmail: string(.userEmail), serveHost: string(.serveHost) ?? "",
             servePort: integer(.servePort), serveToken: string(.serveToken))
     }
 
@@ -286,6 +295,7 @@ public struct ConfigLoader: Sendable {
         if let key = config.openaiAPIKey { values[.openaiAPIKey] = .string(key) }
         if let email = config.userEmail { values[.userEmail] = .string(email) }
         if let token = config.serveToken { values[.serveToken] = .string(token) }
+        if let secondLook = config.secondLook { values[.secondLook] = .boolean(secondLook) }
         return values
     }
 
