@@ -23,6 +23,10 @@ struct MailHeaders: Sendable {
     /// Where the header block of `bytes[range]` ends: the index after the empty line, plus the index of
     /// the empty line itself and how many lines the headers took. A block without an empty line runs to
     /// the end.
+    ///
+    /// Some mailers and scripts leave out the empty line. As in other mail readers, the first line that is
+    /// neither a field (`Name:`) nor a continuation then starts the body, so its text is not lost to the
+    /// headers; a leading `From ` line (an mbox separator inside an attached message) is skipped.
     static func split(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> (headerEnd: Int, bodyStart: Int, lines: Int) {
         var i = range.lowerBound
         var lines = 0
@@ -33,10 +37,26 @@ struct MailHeaders: Sendable {
             if contentEnd == i {
                 return (i, min(lineEnd + 1, range.upperBound), lines)
             }
+            let isContinuation = bytes[i] == 0x20 || bytes[i] == 0x09
+            let isFromLine = lines == 0 && contentEnd - i >= 5 && bytes[i] == 0x46 && bytes[i + 1] == 0x72
+                && bytes[i + 2] == 0x6F && bytes[i + 3] == 0x6D && bytes[i + 4] == 0x20
+            if !isContinuation, !isFromLine, !looksLikeField(bytes, i, contentEnd) {
+                return (i, i, lines)
+            }
             lines += 1
             i = lineEnd + 1
         }
         return (range.upperBound, range.upperBound, lines)
+    }
+
+    /// Whether the line `bytes[start..<end]` opens a field: a name of printable ASCII, then a colon, with
+    /// spaces allowed before the colon (an obsolete form parsers still meet).
+    private static func looksLikeField(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        var k = start
+        while k < end, bytes[k] > 0x20, bytes[k] < 0x7F, bytes[k] != 0x3A { k += 1 }
+        guard k > start else { return false }
+        while k < end, bytes[k] == 0x20 || bytes[k] == 0x09 { k += 1 }
+        return k < end && bytes[k] == 0x3A
     }
 
     /// The index of the `:` ending a field name that starts at `start`: the first colon on the line, with

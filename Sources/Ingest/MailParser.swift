@@ -203,9 +203,11 @@ struct MIMEWalker {
                 continue
             }
 
+            // A text part with a file name is an attached file unless the sender marked it `inline`, which
+            // mail clients show as part of the message.
             let isAttachment = disposition.value == "attachment"
                 || !type.hasPrefix("text/") || Self.dataTextTypes.contains(type)
-                || (fileName != nil && part.depth > 0)
+                || (fileName != nil && part.depth > 0 && disposition.value != "inline")
             if isAttachment {
                 if let fileName { attachments.append(fileName) }
                 else if disposition.value == "attachment" { attachments.append("attachment.\(type.split(separator: "/").last ?? "bin")") }

@@ -55,7 +55,7 @@ import Darwin
         }
         message("good", body: "The okapimail arrives on time.")
         // MIME nested 5,000 levels deep.
-        var nested = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b0\"\n"
+        let nested = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b0\"\n"
         var nestedBody = ""
         for level in 0..<5000 { nestedBody += "--b\(level)\nContent-Type: multipart/mixed; boundary=\"b\(level + 1)\"\n\n" }
         nestedBody += "--b5000\nContent-Type: text/plain\n\nburieddeep text\n"

@@ -261,6 +261,62 @@ import Testing
         #expect(doc.attachments == ["report.pdf", "€ budget.txt", "föto.jpg", "longname.bin"])
     }
 
+    @Test func inlineTextWithAFileNameIsBody() throws {
+        let doc = try parseMail("""
+            Subject: a simple multipart
+            Content-Type: multipart/mixed; boundary="h90"
+
+            --h90
+            Content-Type: text/plain
+            Content-Disposition: inline;
+            \tfilename="msg.txt"
+
+            a simple kind of mirror
+            --h90
+            Content-Type: text/plain; name="log.txt"
+
+            attached log
+            --h90
+            Content-Type: text/plain
+            Content-Disposition: attachment; filename="notes.txt"
+
+            attached notes
+            --h90--
+            """)
+        #expect(doc.body == "a simple kind of mirror")
+        #expect(doc.attachments == ["log.txt", "notes.txt"])
+    }
+
+    @Test func aMissingEmptyLineAfterTheHeadersLosesNoText() throws {
+        let doc = try parseMail("""
+            From: aperson@dom.ain
+            Subject: here's something interesting
+            counter to RFC 2822, there's no separating newline here
+            and a second line
+            """)
+        #expect(doc.title == "here's something interesting")
+        #expect(doc.body == "counter to RFC 2822, there's no separating newline here\nand a second line")
+
+        // The same inside a multipart: a part without headers whose text starts on its first line.
+        let part = try parseMail("""
+            Subject: parts
+            Content-Type: multipart/mixed; boundary=b
+            X-Odd-Spacing : kept as a header line, not body
+
+            --b
+            first part text
+            --b
+            Content-Type: text/plain
+            Content-Transfer-Encoding: 7bit
+            Received: from example
+             by example
+
+            second part text
+            --b--
+            """)
+        #expect(part.body == "first part text\n\nsecond part text")
+    }
+
     @Test func uuencodedBlocksBecomeAttachments() throws {
         let doc = try parseMail("""
             Subject: old style
