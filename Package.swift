@@ -70,7 +70,9 @@ let package = Package(
         .executableTarget(name: "index-bench", dependencies: ["Index", "Ingest", "Inference"], path: "Benchmarks/IndexBench"),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index", "Ingest", "Inference"], exclude: ["Resources"]),
+        .testTarget(
+            name: "IndexTests", dependencies: ["Index", "Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Resources"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Index", "Ingest", "Inference"]),
         // Drives the built `assist` binary with hostile files, crashes, concurrency and a cut network.
         .testTarget(name: "CLITests", dependencies: ["Index", "Ingest"]),

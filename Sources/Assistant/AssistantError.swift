@@ -27,7 +27,7 @@ public enum AssistantError: Error, CustomStringConvertible, Equatable {
             return "Model \(model) has a context of \(contextLength) tokens, but the prompt needs at least \(needed). "
                 + "Use a model with a larger context or lower the answer reserve."
         case let .mailboxUnreadable(path, reason):
-            return "Mailbox \(path) could not be read (\(reason)). Check that the path names an mbox file you can read."
+            return "Mailbox \(path) could not be read (\(reason)). Check that the path names an mbox file or Maildir folder you can read."
         case let .evaluationFileInvalid(path, line, reason):
             return "\(path):\(line) is not a valid question record (\(reason)). Each line must be a JSON object with "
                 + "id, question, answer_sources, key_facts and answerable."

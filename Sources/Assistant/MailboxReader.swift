@@ -1,7 +1,8 @@
 import Foundation
+import Index
 import Ingest
 
-/// Reads mbox files straight into thread transcripts, without an index.
+/// Reads mbox files and Maildir folders straight into thread transcripts, without an index.
 ///
 /// Each file is read in blocks (memory stays bounded by the largest message), split with `MboxSplitter`,
 /// parsed with `MailParser`, threaded across all files with `MailThreader`, and cleaned to each sender's own
@@ -53,6 +54,15 @@ public struct MailboxReader: Sendable {
     }
 
     private func parse(_ path: String) throws -> (documents: [Document], skipped: [(path: String, line: Int, error: String)]) {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        let messageFiles = exists ? MessageFiles.paths(at: path) : []
+        if isFolder.boolValue || !messageFiles.isEmpty {
+            guard !messageFiles.isEmpty else {
+                throw AssistantError.mailboxUnreadable(path: path, reason: "the folder holds no Maildir messages or .eml files")
+            }
+            return parseMessageFiles(messageFiles)
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw AssistantError.mailboxUnreadable(path: path, reason: "cannot open the file")
         }
@@ -87,6 +97,24 @@ public struct MailboxReader: Sendable {
             take(splitter.append(block))
         }
         take(splitter.finish())
+        return (documents, skipped)
+    }
+
+    /// Files holding one message each (Maildir, `.eml`); one that cannot be read or parsed is skipped.
+    private func parseMessageFiles(_ paths: [String]) -> (documents: [Document], skipped: [(path: String, line: Int, error: String)]) {
+        var documents: [Document] = []
+        var skipped: [(path: String, line: Int, error: String)] = []
+        for path in paths {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                let received = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
+                documents.append(try MailParser.parse(messageFile: data, path: path, received: received))
+            } catch let error as IngestError {
+                skipped.append((path, 1, error.description))
+            } catch {
+                skipped.append((path, 1, "cannot read it: \(error.localizedDescription)"))
+            }
+        }
         return (documents, skipped)
     }
 

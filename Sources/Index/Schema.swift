@@ -9,6 +9,9 @@ enum Schema {
         migrator.registerMigration("v1: documents, sources, chunks, fts, vectors, summaries, meta") { db in
             try db.execute(sql: version1)
         }
+        migrator.registerMigration("v2: sources of kind 'message' (Maildir entries, .eml files)") { db in
+            try db.execute(sql: version2)
+        }
         return migrator
     }
 
@@ -134,5 +137,26 @@ enum Schema {
             value TEXT NOT NULL
         );
         INSERT INTO meta(key, value) VALUES ('generation', '0');
+        """
+
+    /// SQLite cannot change a CHECK constraint in place, so `sources` is copied into a table whose check
+    /// admits files that hold one mail message.
+    private static let version2 = """
+        CREATE TABLE sources_v2 (
+            path TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('note', 'mbox', 'message')),
+            size INTEGER NOT NULL,
+            mtime INTEGER NOT NULL,
+            content_hash TEXT,
+            bytes_indexed INTEGER NOT NULL DEFAULT 0,
+            lines_indexed INTEGER NOT NULL DEFAULT 1,
+            tail_hash TEXT,
+            tail_length INTEGER NOT NULL DEFAULT 0,
+            complete INTEGER NOT NULL DEFAULT 1
+        ) WITHOUT ROWID;
+        INSERT INTO sources_v2 SELECT path, kind, size, mtime, content_hash, bytes_indexed, lines_indexed, tail_hash,
+            tail_length, complete FROM sources;
+        DROP TABLE sources;
+        ALTER TABLE sources_v2 RENAME TO sources;
         """
 }

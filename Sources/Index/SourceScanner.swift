@@ -7,7 +7,8 @@ import Darwin
 
 /// A file found by `SourceScanner`, with what `stat` said about it.
 struct ScannedFile: Sendable, Equatable {
-    enum Kind: String, Sendable { case note, mbox }
+    /// `message`: a file holding one mail message (a Maildir entry, an `.eml` file).
+    enum Kind: String, Sendable { case note, mbox, message }
     var path: String
     var kind: Kind
     var size: Int64
@@ -20,10 +21,13 @@ struct ScannedFile: Sendable, Equatable {
 
 /// Expands the paths given to `sync` into files, without opening any of them.
 ///
-/// A folder yields every `*.md`/`*.markdown` below it: dot-folders (`.git`, `.obsidian`, `.trash`) are
-/// skipped, symbolic links are followed but each real folder is entered once (so link loops end), and
-/// FIFOs, sockets and devices are never opened (nothing can block on them); those named like notes are
-/// reported as failed. A file path is a note by its extension and an mbox otherwise.
+/// A folder yields every `*.md`/`*.markdown` below it as a note, and as mail every `*.eml` file and every
+/// message of a Maildir (the files in `cur/` and `new/` of a folder holding both, Maildir++ `.Folder`s
+/// included; `tmp/` holds deliveries in progress, and messages flagged trashed are left out). Other
+/// dot-folders (`.git`, `.obsidian`, `.trash`) are skipped, symbolic links are followed but each real
+/// folder is entered once (so link loops end), and FIFOs, sockets and devices are never opened (nothing
+/// can block on them); those named like notes are reported as failed. A file path is a note or a message
+/// by its extension or Maildir folder, and an mbox otherwise.
 struct SourceScanner {
     struct Result {
         var files: [ScannedFile] = []
@@ -35,6 +39,34 @@ struct SourceScanner {
     }
 
     static let noteExtensions: Set<String> = ["md", "markdown"]
+    static let messageExtensions: Set<String> = ["eml"]
+    /// Maildir++ folders whose mail was thrown away, not kept.
+    static let discardedMailFolders: Set<String> = [".trash", ".junk", ".spam", ".deleted messages", ".deleted items"]
+
+    /// What a file found in a folder is by its name, or nil when it is neither note nor message.
+    private static func kind(ofFileNamed name: String, inMaildir: Bool) -> ScannedFile.Kind? {
+        let ext = (name as NSString).pathExtension.lowercased()
+        if noteExtensions.contains(ext) { return .note }
+        if messageExtensions.contains(ext) { return .message }
+        guard inMaildir else { return nil }
+        // Maildir names end in ":2,FLAGS" (or "!2," where ':' is not allowed); T marks a message the mail
+        // reader has thrown away but not yet expunged.
+        if let info = name.range(of: ":2,") ?? name.range(of: "!2,"), name[info.upperBound...].contains("T") { return nil }
+        return .message
+    }
+
+    /// Whether `folder` is a Maildir's `cur` or `new`: its parent holds both.
+    private static func isMaildirMessageFolder(_ folder: String) -> Bool {
+        let name = (folder as NSString).lastPathComponent
+        guard name == "cur" || name == "new" else { return false }
+        let parent = (folder as NSString).deletingLastPathComponent
+        return isDirectory(parent + "/cur") && isDirectory(parent + "/new")
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
 
     static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
@@ -57,8 +89,9 @@ struct SourceScanner {
                 result.scannedFolders.append(root)
             case S_IFREG:
                 guard seen.insert(root).inserted else { continue }
-                let isNote = noteExtensions.contains((root as NSString).pathExtension.lowercased())
-                result.files.append(ScannedFile(path: root, kind: isNote ? .note : .mbox, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
+                let inMaildir = isMaildirMessageFolder((root as NSString).deletingLastPathComponent)
+                let kind = kind(ofFileNamed: (root as NSString).lastPathComponent, inMaildir: inMaildir) ?? .mbox
+                result.files.append(ScannedFile(path: root, kind: kind, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
             default:
                 result.failed.append(FailedSource(
                     path: root, error: "not a regular file or folder (\(fileTypeName(info.st_mode))); skipped without opening it"))
@@ -86,6 +119,8 @@ struct SourceScanner {
                 continue
             }
             var subfolders: [String] = []
+            var dotFolders: [String] = []
+            let inMaildir = isMaildirMessageFolder(folder)
             while let entry = readdir(directory) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
                     let bytes = raw.prefix(while: { $0 != 0 })
@@ -95,8 +130,13 @@ struct SourceScanner {
                     result.failed.append(FailedSource(path: folder + "/…", error: "a file name in this folder is not valid UTF-8; skipped"))
                     continue
                 }
-                if name.hasPrefix(".") { continue }
                 let child = folder == "/" ? "/" + name : folder + "/" + name
+                if name.hasPrefix(".") {
+                    if name != ".", name != "..", !discardedMailFolders.contains(name.lowercased()) { dotFolders.append(child) }
+                    continue
+                }
+                // A Maildir's tmp/ holds messages still being written.
+                if name == "tmp", isDirectory(folder + "/cur"), isDirectory(folder + "/new") { continue }
                 var info = stat()
                 guard lstat(child, &info) == 0 else { continue }
                 if info.st_mode & S_IFMT == S_IFLNK {
@@ -108,18 +148,29 @@ struct SourceScanner {
                     let id = FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
                     if visited.insert(id).inserted { subfolders.append(child) }
                 case S_IFREG:
-                    guard noteExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+                    guard let kind = kind(ofFileNamed: name, inMaildir: inMaildir) else { continue }
                     guard seen.insert(child).inserted else { continue }
-                    result.files.append(ScannedFile(path: child, kind: .note, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
+                    result.files.append(ScannedFile(path: child, kind: kind, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
                 default:
-                    // A pipe, socket or device named like a note: never opened (a FIFO would block), but
-                    // reported, so the person knows why it is missing from the index.
-                    guard noteExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+                    // A pipe, socket or device named like a note or message: never opened (a FIFO would
+                    // block), but reported, so the person knows why it is missing from the index.
+                    guard kind(ofFileNamed: name, inMaildir: inMaildir) != nil else { continue }
                     result.failed.append(FailedSource(
                         path: child, error: "not a regular file (\(fileTypeName(info.st_mode))); skipped without opening it"))
                 }
             }
             closedir(directory)
+            // Maildir++ keeps its folders (.Sent, .Lists.rust) as dot-folders of the Maildir itself; any
+            // other dot-folder is tool state.
+            if isDirectory(folder + "/cur"), isDirectory(folder + "/new") {
+                for child in dotFolders where isDirectory(child + "/cur") {
+                    var info = stat()
+                    guard stat(child, &info) == 0 else { continue }
+                    if visited.insert(FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted {
+                        subfolders.append(child)
+                    }
+                }
+            }
             // Depth-first in name order keeps runs reproducible.
             stack.append(contentsOf: subfolders.sorted(by: >))
         }
@@ -178,5 +229,14 @@ enum SafeFile {
     /// Why a source file could not be read; lands in `SyncReport.failed`.
     struct ReadFailure: Error, CustomStringConvertible {
         var description: String
+    }
+}
+
+/// Finds mail kept one message per file, the way `assist index` does, for readers that take such mail
+/// without an index (`assist summarize ~/Maildir`).
+public enum MessageFiles {
+    /// The Maildir entries and `.eml` files at `path` (a file) or below it (a folder), in name order.
+    public static func paths(at path: String) -> [String] {
+        SourceScanner.scan([path]).files.filter { $0.kind == .message }.map(\.path)
     }
 }

@@ -77,6 +77,10 @@ struct SyncRun {
     let progress: @Sendable (SyncProgress) -> Void
     var report = SyncReport()
     var mailChanged = false
+    /// Vectors of chunks deleted in this run, by the hash of their embedding text, for the chunks that
+    /// come back unchanged (`embedPending`). Bounded: past the limit, chunks are simply embedded again.
+    private var salvagedVectors: [String: Data] = [:]
+    static let maxSalvagedVectors = 50_000
     private let chunker: Chunker
     private let archives: CompressedArchives
 
@@ -124,7 +128,7 @@ struct SyncRun {
         for file in files {
             let record = known[file.path]
             if let record, record.complete, record.kind == file.kind, record.size == file.size, record.mtime == file.mtime {
-                report.unchanged += file.kind == .note ? 1 : try store.documentCount(path: file.path)
+                report.unchanged += file.kind == .mbox ? try store.documentCount(path: file.path) : 1
             } else {
                 work.append((file, record))
             }
@@ -136,6 +140,7 @@ struct SyncRun {
             switch file.kind {
             case .note: try syncNote(file, record: record)
             case .mbox: try syncMbox(file, record: record)
+            case .message: try syncMessage(file, record: record)
             }
         }
         progress(SyncProgress(phase: .indexing, done: work.count, total: work.count))
@@ -155,39 +160,60 @@ struct SyncRun {
     // MARK: - Notes
 
     private mutating func syncNote(_ file: ScannedFile, record: SourceRecord?) throws {
+        try syncSingleDocument(file, record: record, limit: Self.maxNoteBytes) { data, modified throws(IngestError) in
+            try MarkdownNoteParser.parse(data, path: file.path, modified: modified)
+        }
+    }
+
+    /// A file holding one mail message (Maildir, `.eml`): one document, like a note.
+    private mutating func syncMessage(_ file: ScannedFile, record: SourceRecord?) throws {
+        try syncSingleDocument(file, record: record, limit: MboxSplitter.defaultMaxMessageBytes) { data, received throws(IngestError) in
+            try MailParser.parse(messageFile: data, path: file.path, received: received)
+        }
+        mailChanged = true
+    }
+
+    /// Reads a file that is one document, and replaces what was indexed from it unless its bytes are
+    /// unchanged (a touched file is read, hashed and left alone).
+    private mutating func syncSingleDocument(
+        _ file: ScannedFile, record: SourceRecord?, limit: Int,
+        parse: (Data, Date) throws(IngestError) -> Document
+    ) throws {
         let data: Data
         do {
-            data = try SafeFile.readAll(file.path, limit: Self.maxNoteBytes)
+            data = try SafeFile.readAll(file.path, limit: limit, purpose: file.kind == .note ? "a note" : "a mail message")
         } catch {
             report.failed.append(FailedSource(path: file.path, error: "\(error)"))
             return
         }
         report.bytesParsed += Int64(data.count)
         let hash = ContentHasher.hash(data)
-        if let record, record.kind == .note, record.contentHash == hash {
+        if let record, record.kind == file.kind, record.contentHash == hash {
             try store.write { db in
-                try Self.saveSource(db, file, kind: .note, hash: hash, bytesIndexed: Int64(data.count), lines: 1, tail: nil, tailLength: 0, complete: true)
+                try Self.saveSource(db, file, kind: file.kind, hash: hash, bytesIndexed: Int64(data.count), lines: 1, tail: nil, tailLength: 0, complete: true)
             }
             report.unchanged += 1
             return
         }
         let document: Document
         do {
-            document = try MarkdownNoteParser.parse(
-                data, path: file.path, modified: Date(timeIntervalSince1970: Double(file.mtime) / 1e9))
+            document = try parse(data, Date(timeIntervalSince1970: Double(file.mtime) / 1e9))
         } catch {
             report.failed.append(FailedSource(path: file.path, error: "\(error)"))
             return
         }
         let chunks = chunker.chunks(for: document)
-        let existed = try store.write { db -> Bool in
+        let salvageModel = salvageModel
+        let (existed, salvaged) = try store.write { db -> (Bool, [(String, Data)]) in
+            let salvaged = try Self.vectors(db, ofDocumentsAt: file.path, model: salvageModel)
             let existed = try Self.deleteDocuments(db, path: file.path) > 0
             try Self.insert(db, document, contentHash: hash, mtime: file.mtime, size: file.size, chunks: chunks)
-            try Self.saveSource(db, file, kind: .note, hash: hash, bytesIndexed: Int64(data.count), lines: 1, tail: nil, tailLength: 0, complete: true)
+            try Self.saveSource(db, file, kind: file.kind, hash: hash, bytesIndexed: Int64(data.count), lines: 1, tail: nil, tailLength: 0, complete: true)
             try IndexStore.bumpGeneration(db)
             try checkCancelled()
-            return existed
+            return (existed, salvaged)
         }
+        salvage(salvaged)
         if existed { report.updated += 1 } else { report.added += 1 }
         report.chunks += chunks.count
     }
@@ -466,21 +492,24 @@ struct SyncRun {
             guard !present.contains(path) else { return false }
             guard scan.scannedFolders.contains(where: { path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else { return false }
             guard !scan.unreadable.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) else { return false }
-            // A folder scan only collects notes: an mbox indexed on its own that sits inside the folder
-            // is gone only if the file is.
-            return record.kind == .note || !FileManager.default.fileExists(atPath: path)
+            // A folder scan collects notes and message files, not mbox files: an mbox indexed on its own
+            // that sits inside the folder is gone only if the file is.
+            return record.kind != .mbox || !FileManager.default.fileExists(atPath: path)
         }.map(\.path).sorted()
         for (index, path) in vanished.enumerated() {
             try checkCancelled()
             progress(SyncProgress(phase: .removing, done: index, total: vanished.count, currentPath: path))
-            let count = try store.write { db -> Int in
+            let salvageModel = salvageModel
+            let (count, salvaged) = try store.write { db -> (Int, [(String, Data)]) in
+                let salvaged = try Self.vectors(db, ofDocumentsAt: path, model: salvageModel)
                 let count = try Self.deleteDocuments(db, path: path)
                 try db.execute(sql: "DELETE FROM sources WHERE path = ?", arguments: [path])
                 try IndexStore.bumpGeneration(db)
-                return count
+                return (count, salvaged)
             }
+            salvage(salvaged)
             report.removed += count
-            if known[path]?.kind == .mbox { mailChanged = true }
+            if known[path]?.kind != .note { mailChanged = true }
             if CompressedArchives.isCompressed(path) { archives.removeCopy(of: path) }
         }
     }
@@ -524,6 +553,34 @@ struct SyncRun {
 
     // MARK: - Embedding
 
+    /// The model whose vectors are worth keeping when chunks are deleted: the embedder's, while the
+    /// salvage has room; nil without an embedder.
+    private var salvageModel: String? {
+        guard let model = store.embedder?.modelID, salvagedVectors.count < Self.maxSalvagedVectors else { return nil }
+        return model
+    }
+
+    /// The vectors (of `model`) of the chunks of the documents at `path`, keyed by their embedding text.
+    static func vectors(_ db: Database, ofDocumentsAt path: String, model: String?) throws -> [(String, Data)] {
+        guard let model else { return [] }
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT d.title, c.heading, c.text, v.vector FROM documents d JOIN chunks c ON c.document_id = d.id
+                JOIN vectors v ON v.chunk_id = c.id WHERE d.path = ? AND v.model = ?
+                """,
+            arguments: [path, model]
+        ).map { row in
+            (ContentHasher.hash(Self.embeddingText(title: row["title"], heading: row["heading"], text: row["text"])), row["vector"])
+        }
+    }
+
+    private mutating func salvage(_ vectors: [(String, Data)]) {
+        for (key, vector) in vectors where salvagedVectors.count < Self.maxSalvagedVectors {
+            salvagedVectors[key] = vector
+        }
+    }
+
     /// Embeds every chunk without a vector for the current model, in batches, each batch its own
     /// transaction. A different model than last time drops the old vectors first (reported as a notice).
     private mutating func embedPending() throws {
@@ -557,7 +614,7 @@ struct SyncRun {
         for start in stride(from: 0, to: pending.count, by: batchSize) {
             try checkCancelled()
             let ids = Array(pending[start..<min(pending.count, start + batchSize)])
-            let texts: [(Int64, String)] = try store.read { db in
+            let batch: [(Int64, String)] = try store.read { db in
                 let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
                 return try Row.fetchAll(
                     db,
@@ -570,29 +627,39 @@ struct SyncRun {
                     (row["id"], Self.embeddingText(title: row["title"], heading: row["heading"], text: row["text"]))
                 }
             }
-            guard !texts.isEmpty else { continue }
-            let vectors: [[Float]]
-            do {
-                vectors = try embedder.embed(texts.map(\.1))
-            } catch {
-                throw StoreError.embedding(detail: "\(error)")
+            // A chunk whose embedding text was deleted earlier in this run takes that vector back.
+            var rows: [(Int64, Data)] = []
+            var texts: [(Int64, String)] = []
+            for (id, text) in batch {
+                if let vector = salvagedVectors[ContentHasher.hash(text)] { rows.append((id, vector)) } else { texts.append((id, text)) }
             }
-            guard vectors.count == texts.count, vectors.allSatisfy({ $0.count == dimensions }) else {
-                throw StoreError.embedding(detail: "\(model) returned \(vectors.count) vectors for \(texts.count) texts, or not \(dimensions) numbers each")
+            let reused = rows.count
+            if !texts.isEmpty {
+                let vectors: [[Float]]
+                do {
+                    vectors = try embedder.embed(texts.map(\.1))
+                } catch {
+                    throw StoreError.embedding(detail: "\(error)")
+                }
+                guard vectors.count == texts.count, vectors.allSatisfy({ $0.count == dimensions }) else {
+                    throw StoreError.embedding(detail: "\(model) returned \(vectors.count) vectors for \(texts.count) texts, or not \(dimensions) numbers each")
+                }
+                rows += zip(texts, vectors).map { ($0.0, VectorBlob.encode($1)) }
             }
             let options = self.options
             let path = store.path
             try store.write { db in
                 let statement = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO vectors(chunk_id, model, dims, vector) VALUES (?, ?, ?, ?)")
-                for ((id, _), vector) in zip(texts, vectors) {
-                    try statement.execute(arguments: [id, model, dimensions, VectorBlob.encode(vector)])
+                for (id, vector) in rows {
+                    try statement.execute(arguments: [id, model, dimensions, vector])
                 }
                 try IndexStore.bumpGeneration(db)
                 if options.cancellation?.isCancelled == true { throw StoreError.interrupted(path: path) }
             }
-            done += texts.count
+            done += rows.count
             report.embedded += texts.count
+            report.vectorsReused += reused
             progress(SyncProgress(phase: .embedding, done: done, total: pending.count))
         }
     }

@@ -82,7 +82,7 @@ public struct FailedSource: Sendable, Equatable, Encodable {
 /// What a sync did. Counts are documents: one per note, one per mail message.
 ///
 /// Encodes to the CLI.md shape `{"added","updated","removed","unchanged","failed":[{"path","error"}],
-/// "chunks","seconds"}` plus `embedded`, `bytes_parsed` and `notices`.
+/// "chunks","seconds"}` plus `embedded`, `vectors_reused`, `bytes_parsed` and `notices`.
 public struct SyncReport: Sendable, Equatable, Encodable {
     public var added = 0
     public var updated = 0
@@ -93,6 +93,9 @@ public struct SyncReport: Sendable, Equatable, Encodable {
     public var chunks = 0
     /// Chunks embedded in this run.
     public var embedded = 0
+    /// Chunks that got the vector of an identical chunk removed in this run (a note edited elsewhere, moved
+    /// or renamed; a Maildir message whose flags changed its file name) instead of being embedded again.
+    public var vectorsReused = 0
     public var seconds: Double = 0
     /// Bytes of source files read and parsed (files skipped as unchanged read nothing).
     public var bytesParsed: Int64 = 0
@@ -104,6 +107,7 @@ public struct SyncReport: Sendable, Equatable, Encodable {
     private enum CodingKeys: String, CodingKey {
         case added, updated, removed, unchanged, failed, chunks, embedded, seconds
         case bytesParsed = "bytes_parsed"
+        case vectorsReused = "vectors_reused"
         case notices
     }
 }

@@ -15,6 +15,8 @@ public enum IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     case frontMatterTooLarge(path: String, bytes: Int, limit: Int)
     /// The file does not start with an mbox `From ` line, so it is not an mbox.
     case notMbox(path: String)
+    /// A file meant to hold one message (a Maildir entry, an `.eml` file) does not start with mail headers.
+    case notAMessage(path: String, reason: String)
     /// A message ends before its headers do, or is empty.
     case truncatedMessage(path: String, offset: Int64, reason: String)
     /// The header block of a message exceeds `limit` bytes.
@@ -35,6 +37,8 @@ public enum IngestError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(path): YAML front matter is \(bytes) bytes, more than the \(limit)-byte limit; shorten it"
         case .notMbox(let path):
             return "\(path): not an mbox file (no line starting with 'From ' begins a message)"
+        case .notAMessage(let path, let reason):
+            return "\(path): not a mail message: \(reason); skipped"
         case .truncatedMessage(let path, let offset, let reason):
             return "\(path) at byte \(offset): truncated message: \(reason)"
         case .headerTooLarge(let path, let offset, let bytes, let limit):

@@ -18,7 +18,7 @@ public enum MailParser {
     public static func parse(_ raw: RawMessage, mboxPath: String) throws(IngestError) -> Document {
         guard !raw.fromLine.isEmpty else { throw .notMbox(path: mboxPath) }
         let buffer = [UInt8](raw.bytes)
-        guard buffer.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else {
+        guard !isBlank(buffer) else {
             throw .truncatedMessage(path: mboxPath, offset: raw.offset, reason: "the message after the From line is empty")
         }
         let (headerEnd, bodyStart, _) = buffer.withUnsafeBytes { MailHeaders.split($0, 0..<buffer.count) }
@@ -29,13 +29,43 @@ public enum MailParser {
         guard !headers.fields.isEmpty else {
             throw .truncatedMessage(path: mboxPath, offset: raw.offset, reason: "no header fields before the body")
         }
+        return try document(
+            buffer, headers: headers, bodyStart: bodyStart, path: mboxPath, offset: raw.offset, length: raw.length,
+            firstLine: raw.lineNumber + 1, fromLine: raw.fromLine)
+    }
 
-        var walker = MIMEWalker(path: mboxPath, offset: raw.offset)
+    /// Parses a file that holds one message and nothing else: a Maildir entry or an `.eml` file. Its first
+    /// line is line 1; `received` (the file's time) stands in for a missing or unreadable Date header.
+    public static func parse(messageFile data: Data, path: String, received: Date) throws(IngestError) -> Document {
+        let buffer = [UInt8](data)
+        guard !isBlank(buffer) else { throw .notAMessage(path: path, reason: "the file is empty") }
+        let (headerEnd, bodyStart, _) = buffer.withUnsafeBytes { MailHeaders.split($0, 0..<buffer.count) }
+        guard headerEnd <= MailHeaders.maxBytes else {
+            throw .headerTooLarge(path: path, offset: 0, bytes: headerEnd, limit: MailHeaders.maxBytes)
+        }
+        let headers = buffer.withUnsafeBytes { MailHeaders($0, 0..<headerEnd) }
+        guard !headers.fields.isEmpty else { throw .notAMessage(path: path, reason: "it does not start with header fields") }
+        return try document(
+            buffer, headers: headers, bodyStart: bodyStart, path: path, offset: 0, length: Int64(buffer.count),
+            firstLine: 1, fromLine: "", received: received)
+    }
+
+    private static func isBlank(_ buffer: [UInt8]) -> Bool {
+        !buffer.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
+    }
+
+    /// The document of a message whose headers are read: `firstLine` is the file line of its first header.
+    /// The mbox `From ` line (empty for a message file) and `received` stand in for missing headers.
+    private static func document(
+        _ buffer: [UInt8], headers: MailHeaders, bodyStart: Int, path: String, offset: Int64, length: Int64,
+        firstLine: Int, fromLine: String, received: Date? = nil
+    ) throws(IngestError) -> Document {
+        var walker = MIMEWalker(path: path, offset: offset)
         try walker.walk(buffer: buffer, headers: headers, body: bodyStart..<buffer.count)
 
         let subject = HeaderValues.collapseSpaces(EncodedWords.decode(headers.first("subject") ?? ""))
         let from = headers.first("from").map { HeaderValues.unobfuscatedSender(HeaderValues.collapseSpaces(EncodedWords.decode($0))) }
-            ?? fromLineAddress(raw.fromLine)
+            ?? fromLineAddress(fromLine)
         var recipients: [String] = []
         for field in headers.all("to") + headers.all("cc") {
             for address in HeaderValues.splitAddresses(field) {
@@ -43,11 +73,11 @@ public enum MailParser {
             }
         }
         let dateHeader = headers.first("date")
-        let date = dateHeader.flatMap(DateParsing.parse) ?? fromLineDate(raw.fromLine)
+        let date = dateHeader.flatMap(DateParsing.parse) ?? fromLineDate(fromLine) ?? received
 
         let body = walker.bodyText()
         let messageID = headers.first("message-id").flatMap { HeaderValues.messageIDs($0, limit: 1).first }
-            ?? synthesizedID(from: from ?? "", date: dateHeader ?? raw.fromLine, subject: subject, body: body)
+            ?? synthesizedID(from: from ?? "", date: dateHeader ?? fromLine, subject: subject, body: body)
 
         var references: [String] = []
         var seen: Set<String> = [messageID]
@@ -60,12 +90,12 @@ public enum MailParser {
             references = [references[0]] + references.suffix(maxReferences - 1)
         }
 
-        // The first text part's line inside the message, plus the From line, gives its mbox line.
-        let bodyLine = raw.lineNumber + 1 + (walker.firstTextByteOffset.map { countNewlines(buffer, upTo: $0) }
+        // The first text part's line inside the message, from the message's first line in the file.
+        let bodyLine = firstLine + (walker.firstTextByteOffset.map { countNewlines(buffer, upTo: $0) }
             ?? countNewlines(buffer, upTo: bodyStart))
 
         return Document(
-            kind: .mail, path: mboxPath, mboxOffset: raw.offset, mboxLength: raw.length, messageID: messageID,
+            kind: .mail, path: path, mboxOffset: offset, mboxLength: length, messageID: messageID,
             references: references, title: subject.isEmpty ? "(no subject)" : subject, from: from,
             to: recipients, date: date, attachments: walker.attachments, body: body, bodyLineOffset: bodyLine)
     }

@@ -119,7 +119,7 @@ struct SummarizeCommand: AsyncParsableCommand {
         commandName: "summarize",
         abstract: "Summarize each mail thread (decisions, action items, open questions) into a digest.",
         discussion: """
-            Works on any mbox, indexed or not; summaries are cached in the index by thread content, so a
+            Works on any mbox or Maildir, indexed or not; summaries are cached in the index by thread content, so a
             nightly re-run only summarizes threads that changed.
 
             Examples:
@@ -128,7 +128,7 @@ struct SummarizeCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "mbox files.") var mboxes: [String]
+    @Argument(help: "mbox files, Maildir folders or .eml files.") var mboxes: [String]
     @Option(help: "Only threads with messages on or after this day (YYYY-MM-DD).") var since: String?
     @Option(help: "Only the thread with this id (the Message-ID of its first message).") var thread: String?
     @Option(help: "Chat model (default: chat_model from the config).") var model: String?

@@ -9,7 +9,7 @@ import Server
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Index notes folders and mbox files; re-runs only read what changed.",
+        abstract: "Index notes folders, mbox files and Maildirs; re-runs only read what changed.",
         discussion: """
             Markdown notes (*.md, *.markdown) are found recursively in folders; any other file is read as an
             mbox. Files that vanished from a given folder leave the index. Bad files are reported and skipped.
@@ -20,7 +20,7 @@ struct IndexCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "Notes folders, single notes and mbox files.") var paths: [String]
+    @Argument(help: "Notes folders, single notes, mbox files, Maildir folders and .eml files.") var paths: [String]
     @OptionGroup var options: IndexOptions
     @Flag(help: "Move a corrupt index aside and build a fresh one.") var rebuild = false
     @Flag(help: "Store text and full-text index only; skip embeddings (search falls back to BM25).")

@@ -195,6 +195,28 @@ import Testing
     }
 }
 
+extension MailboxReaderTests {
+    @Test func readsAMaildirFolder() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("maildir-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for folder in ["cur", "new", "tmp"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        try "From: Ana <ana@x.org>\nSubject: Launch\nMessage-ID: <a1@x.org>\n\nWe launch on March 14.\n"
+            .write(to: root.appendingPathComponent("cur/1.M1.host:2,S"), atomically: true, encoding: .utf8)
+        try "From: Bob <bob@x.org>\nSubject: Re: Launch\nMessage-ID: <b1@x.org>\nIn-Reply-To: <a1@x.org>\n\nI will book the venue.\n"
+            .write(to: root.appendingPathComponent("new/2.M1.host"), atomically: true, encoding: .utf8)
+        try "not mail at all".write(to: root.appendingPathComponent("new/3.M1.host"), atomically: true, encoding: .utf8)
+        let result = try MailboxReader().read([root.path])
+        #expect(result.threads.map { $0.messages.map(\.messageID) } == [["a1@x.org", "b1@x.org"]])
+        #expect(result.skipped.map(\.path) == [root.appendingPathComponent("new/3.M1.host").path])
+
+        let empty = root.appendingPathComponent("cur")
+        try FileManager.default.removeItem(at: empty.appendingPathComponent("1.M1.host:2,S"))
+        #expect(throws: AssistantError.self) { try MailboxReader().read([root.appendingPathComponent("tmp").path]) }
+    }
+}
+
 @Suite struct RelevanceGateTests {
     let hits = [
         noteHit(1, path: "a.md", text: "The router is an RT-AX86U in the hallway.", score: 0.03),

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import Index
 import Inference
@@ -182,6 +183,46 @@ enum ModelLocator {
         #expect(hybrid.recallAtK >= vector.recallAtK, sourceLocation: sourceLocation)
         #expect(hybrid.mrr >= bm25.mrr - mrrSlackAgainstBM25, sourceLocation: sourceLocation)
         #expect(hybrid.mrr >= vector.mrr - mrrSlackAgainstVectors, sourceLocation: sourceLocation)
+    }
+
+    @Test func unchangedChunksOfAnEditedOrMovedNoteKeepTheirVectors() throws {
+        let embedder = try BertEmbedder(directory: try ModelLocator.miniLM())
+        let scratch = try Scratch()
+        let sections = (1...4).map { "## Part \($0)\n\n" + String(repeating: "Notes on topic \($0) with its own words. ", count: 30) }
+        try scratch.write("notes/long.md", note(title: "Long", body: sections.joined(separator: "\n\n")))
+        let store = try IndexStore(path: scratch.dbPath, embedder: embedder)
+        let options = SyncOptions(tokenCounter: TokenCounterOf(embedder: embedder), maxChunkTokens: 200)
+        let first = try store.sync([scratch.path("notes")], options: options)
+        #expect(first.chunks >= 4 && first.embedded == first.chunks && first.vectorsReused == 0)
+
+        var edited = sections
+        edited[2] = "## Part 3\n\nRewritten: the third part now says something else entirely."
+        try scratch.write("notes/long.md", note(title: "Long", body: edited.joined(separator: "\n\n")))
+        try scratch.touch("notes/long.md", seconds: 1_800_000_000)
+        let edit = try store.sync([scratch.path("notes")], options: options)
+        #expect(edit.updated == 1)
+        #expect(edit.embedded >= 1 && edit.embedded < edit.chunks, "only the changed part is embedded again")
+        #expect(edit.embedded + edit.vectorsReused == edit.chunks)
+
+        try FileManager.default.createDirectory(atPath: scratch.path("notes/archive"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: scratch.path("notes/long.md"), toPath: scratch.path("notes/archive/long.md"))
+        let move = try store.sync([scratch.path("notes")], options: options)
+        #expect(move.added == 1 && move.removed == 1)
+        #expect(move.embedded == 0 && move.vectorsReused == move.chunks)
+
+        // A reused vector is the one the model gives that chunk's text.
+        let rows = try store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.text, c.heading, d.title, v.vector FROM chunks c JOIN documents d ON d.id = c.document_id
+                JOIN vectors v ON v.chunk_id = c.id
+                """)
+        }
+        #expect(rows.count == move.chunks)
+        for row in rows {
+            let stored = VectorBlob.decode(row["vector"])
+            let fresh = try embedder.embed([SyncRun.embeddingText(title: row["title"], heading: row["heading"], text: row["text"])])[0]
+            #expect(zip(stored, fresh).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
     }
 
     @Test func changingTheModelReembedsVisibly() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import Index
 
@@ -24,9 +25,31 @@ import Testing
         _ = try IndexStore(path: scratch.dbPath)
         let again = try IndexStore(path: scratch.dbPath)
         let applied = try again.count("SELECT count(*) FROM grdb_migrations")
-        #expect(applied == 1)
+        #expect(applied == 2)
         #expect(try again.status().chunks == 0)
         #expect(try again.integrityCheck().isEmpty)
+    }
+
+    @Test func anIndexFromBeforeMessageFilesUpgradesInPlace() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path("db"), withIntermediateDirectories: true)
+        let old = try DatabaseQueue(path: scratch.dbPath)
+        try Schema.migrator.migrate(old, upTo: "v1: documents, sources, chunks, fts, vectors, summaries, meta")
+        try old.write { db in
+            try db.execute(sql: "INSERT INTO sources(path, kind, size, mtime) VALUES ('/notes/a.md', 'note', 10, 1)")
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO sources(path, kind, size, mtime) VALUES ('/m/cur/1', 'message', 10, 1)")
+            }
+        }
+        try old.close()
+
+        let store = try IndexStore(path: scratch.dbPath)
+        #expect(try store.count("SELECT count(*) FROM grdb_migrations") == 2)
+        #expect(try store.count("SELECT count(*) FROM sources WHERE path = '/notes/a.md' AND kind = 'note'") == 1)
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT INTO sources(path, kind, size, mtime) VALUES ('/m/cur/1', 'message', 10, 1)")
+        }
+        #expect(try store.integrityCheck().isEmpty)
     }
 
     @Test func missingIndexWithoutCreateSaysHowToBuildOne() throws {

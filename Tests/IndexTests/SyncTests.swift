@@ -318,3 +318,69 @@ import Ingest
         #expect(try store.status().mail == 0)
     }
 }
+
+/// A Maildir message file: `mboxMessage` without its `From ` line.
+private func maildirMessage(id: String, subject: String, inReplyTo: String? = nil, body: String) -> String {
+    let mbox = mboxMessage(id: id, subject: subject, inReplyTo: inReplyTo, body: body)
+    return String(mbox[mbox.index(after: mbox.firstIndex(of: "\n")!)...])
+}
+
+@Suite struct MessageFileSyncTests {
+    @Test func maildirFoldersAndEmlFilesIndexAsMail() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("home/Mail/cur/1700000001.M1P1.host:2,S", maildirMessage(id: "m1@x.org", subject: "Boiler", body: "The boiler service is on Friday."))
+        try scratch.write("home/Mail/new/1700000002.M1P1.host", maildirMessage(id: "m2@x.org", subject: "Dentist", body: "Dentist moved to Tuesday."))
+        try scratch.write("home/Mail/tmp/1700000003.M1P1.host", maildirMessage(id: "m3@x.org", subject: "Half", body: "still being delivered"))
+        try scratch.write("home/Mail/cur/1700000004.M1P1.host:2,ST", maildirMessage(id: "m4@x.org", subject: "Trashed", body: "thrown away in the mail reader"))
+        try scratch.write("home/Mail/.Sent/cur/1700000005.M1P1.host:2,S",
+                          maildirMessage(id: "m5@x.org", subject: "Re: Boiler", inReplyTo: "m1@x.org", body: "Friday works for me."))
+        try FileManager.default.createDirectory(atPath: scratch.path("home/Mail/.Sent/new"), withIntermediateDirectories: true)
+        try scratch.write("home/Mail/.Trash/cur/1700000006.M1P1.host:2,S", maildirMessage(id: "m6@x.org", subject: "Spam", body: "deleted mail"))
+        try FileManager.default.createDirectory(atPath: scratch.path("home/Mail/.Trash/new"), withIntermediateDirectories: true)
+        try scratch.write("home/notes/saved.eml", maildirMessage(id: "m7@x.org", subject: "Lease", body: "The lease runs to June."))
+        try scratch.write("home/notes/broken.eml", "\u{1}\u{2}binary junk with no headers")
+        try scratch.write("home/notes/todo.md", note(title: "Todo", body: "Book the boiler service."))
+        let home = scratch.path("home")
+
+        let first = try store.sync([home])
+        #expect(first.added == 5, "cur, new, .Sent, saved.eml and the note")
+        #expect(first.failed.map(\.path) == [scratch.path("home/notes/broken.eml")])
+        #expect(first.failed.first?.error.contains("not a mail message") == true)
+        #expect(try store.status().mail == 4)
+        #expect(try store.search(SearchQuery(text: "delivered")).isEmpty)
+        #expect(try store.search(SearchQuery(text: "thrown away")).isEmpty)
+        #expect(try store.search(SearchQuery(text: "deleted mail")).isEmpty)
+        let hit = try #require(try store.search(SearchQuery(text: "boiler service Friday", kind: .mail)).first { $0.messageID == "m1@x.org" })
+        #expect(hit.path == scratch.path("home/Mail/cur/1700000001.M1P1.host:2,S"))
+        #expect(hit.lineStart == 8, "the body's line in the message file, which has no From line")
+        // The reply in .Sent joins the thread of the message in the inbox.
+        #expect(try store.count("SELECT count(DISTINCT thread_id) FROM documents WHERE message_id IN ('m1@x.org', 'm5@x.org')") == 1)
+
+        #expect(try store.sync([home]).unchanged == 5)
+
+        // Reading a message renames its file; moving it to Trash removes it from the index.
+        try FileManager.default.moveItem(
+            atPath: scratch.path("home/Mail/new/1700000002.M1P1.host"), toPath: scratch.path("home/Mail/cur/1700000002.M1P1.host:2,S"))
+        let read = try store.sync([home])
+        #expect(read.added == 1 && read.removed == 1)
+        #expect(try store.status().mail == 4)
+        try FileManager.default.moveItem(
+            atPath: scratch.path("home/Mail/cur/1700000001.M1P1.host:2,S"),
+            toPath: scratch.path("home/Mail/.Trash/cur/1700000001.M1P1.host:2,S"))
+        #expect(try store.sync([home]).removed == 1)
+        #expect(try store.status().mail == 3)
+        #expect(try store.integrityCheck().isEmpty)
+    }
+
+    @Test func aMessageFileGivenByPathIsMail() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        let eml = try scratch.write("Downloads/invoice.eml", maildirMessage(id: "inv@x.org", subject: "Invoice", body: "Invoice 4471 is due."))
+        let entry = try scratch.write("Maildir/cur/1700000009.M1P1.host:2,", maildirMessage(id: "md@x.org", subject: "Keys", body: "Keys are with the neighbour."))
+        try FileManager.default.createDirectory(atPath: scratch.path("Maildir/new"), withIntermediateDirectories: true)
+        let report = try store.sync([eml, entry])
+        #expect(report.added == 2 && report.failed.isEmpty)
+        #expect(try store.status().mail == 2)
+    }
+}

@@ -317,6 +317,23 @@ import Testing
         #expect(part.body == "first part text\n\nsecond part text")
     }
 
+    @Test func aMessageFileHasNoFromLine() throws {
+        let text = "From: Ana <ana@x.org>\nSubject: Keys\nMessage-ID: <k1@x.org>\n\nThe keys are with the neighbour.\n"
+        let received = Date(timeIntervalSince1970: 1_700_000_000)
+        let doc = try MailParser.parse(messageFile: Data(text.utf8), path: "/Maildir/cur/1:2,S", received: received)
+        #expect(doc.kind == .mail && doc.messageID == "k1@x.org" && doc.title == "Keys")
+        #expect(doc.bodyLineOffset == 5, "the file's first header is line 1")
+        #expect(doc.date == received, "no Date header: the file's time")
+        #expect(doc.body == "The keys are with the neighbour.")
+
+        #expect(throws: IngestError.notAMessage(path: "/x.eml", reason: "the file is empty")) {
+            try MailParser.parse(messageFile: Data("\n \n".utf8), path: "/x.eml", received: received)
+        }
+        #expect(throws: IngestError.notAMessage(path: "/x.eml", reason: "it does not start with header fields")) {
+            try MailParser.parse(messageFile: Data("%PDF-1.4 binary".utf8), path: "/x.eml", received: received)
+        }
+    }
+
     @Test func uuencodedBlocksBecomeAttachments() throws {
         let doc = try parseMail("""
             Subject: old style
