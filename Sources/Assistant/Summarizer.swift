@@ -103,7 +103,7 @@ public struct Summarizer: Sendable {
             .map { try prompts.template(named: $0).text }
         // Prompts, sampling and the parser's version are part of the key: changing any of them changes the
         // summary, so cached ones must not outlive them.
-        let settings = "parser-3|tokens \(options.summaryTokens)|penalty \(options.repetitionPenalty)|t \(options.temperature)"
+        let settings = "parser-4|tokens \(options.summaryTokens)|penalty \(options.repetitionPenalty)|t \(options.temperature)"
         let hash = ContentDigest.hex(of: [thread.rendered] + templates + [settings])
         var notes: SummaryNotes?
         var fromCache = false

@@ -135,7 +135,8 @@ public enum SummaryParser {
 
         for rawLine in output.components(separatedBy: .newlines) {
             let line = stripMarkup(rawLine)
-            if line.isEmpty { continue }
+            // The prompts fence the thread with `<<<` markers: a line carrying one is the prompt copied back.
+            if line.isEmpty || line.contains("<<<") { continue }
             if let (heading, rest) = heading(in: line) {
                 section = heading
                 sawHeading = true
@@ -327,6 +328,7 @@ public enum SummaryParser {
             "each decision with who decided and when", "who what due date or none",
             "each question that is still unanswered", "each question asked and not answered in this part",
             "two or three sentences saying what the thread is about", "what happened in this part in two or three",
+            "write none under a heading that has nothing", "reply in exactly this format",
         ]
         return echoes.contains { normalized.hasPrefix($0) }
     }

@@ -144,6 +144,15 @@ import Testing
         #expect(SummaryParser.parse("DECISIONS:\n- Dana writes up the move.\n- A\nACTIONS:\n- Review").decisions
             == ["Dana writes up the move."])
         #expect(SummaryParser.parse("ACTIONS:\n- Review").actionItems.isEmpty)
+        // The prompt's own lines copied back (SmolLM2 on a notmuch thread) are not a summary.
+        let echoed = SummaryParser.parse("""
+            SUMMARY: <<<END THREAD Reply in exactly this format, and no more than 20 words max.
+            QUESTIONS:
+            - Write "- none" under a heading that has nothing.
+            - Does the patch build on Darwin?
+            """)
+        #expect(echoed.summary.isEmpty)
+        #expect(echoed.openQuestions == ["Does the patch build on Darwin?"])
         // A decision that merely starts with "no" stays.
         #expect(SummaryParser.parse("DECISIONS:\n- No decision on the venue until Ana replies.").decisions.count == 1)
     }
