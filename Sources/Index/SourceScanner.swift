@@ -55,12 +55,15 @@ struct SourceScanner {
         return .message
     }
 
-    /// Whether `folder` is a Maildir's `cur` or `new`: its parent holds both.
+    /// Whether `folder` is a Maildir: it holds both `cur` and `new`.
+    private static func isMaildir(_ folder: String) -> Bool {
+        isDirectory(folder + "/cur") && isDirectory(folder + "/new")
+    }
+
+    /// Whether `folder` is a Maildir's `cur` or `new`.
     private static func isMaildirMessageFolder(_ folder: String) -> Bool {
         let name = (folder as NSString).lastPathComponent
-        guard name == "cur" || name == "new" else { return false }
-        let parent = (folder as NSString).deletingLastPathComponent
-        return isDirectory(parent + "/cur") && isDirectory(parent + "/new")
+        return (name == "cur" || name == "new") && isMaildir((folder as NSString).deletingLastPathComponent)
     }
 
     private static func isDirectory(_ path: String) -> Bool {
@@ -136,7 +139,7 @@ struct SourceScanner {
                     continue
                 }
                 // A Maildir's tmp/ holds messages still being written.
-                if name == "tmp", isDirectory(folder + "/cur"), isDirectory(folder + "/new") { continue }
+                if name == "tmp", isMaildir(folder) { continue }
                 var info = stat()
                 guard lstat(child, &info) == 0 else { continue }
                 if info.st_mode & S_IFMT == S_IFLNK {
@@ -162,8 +165,8 @@ struct SourceScanner {
             closedir(directory)
             // Maildir++ keeps its folders (.Sent, .Lists.rust) as dot-folders of the Maildir itself; any
             // other dot-folder is tool state.
-            if isDirectory(folder + "/cur"), isDirectory(folder + "/new") {
-                for child in dotFolders where isDirectory(child + "/cur") {
+            if !dotFolders.isEmpty, isMaildir(folder) {
+                for child in dotFolders where isMaildir(child) {
                     var info = stat()
                     guard stat(child, &info) == 0 else { continue }
                     if visited.insert(FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted {
