@@ -205,8 +205,8 @@ struct SyncRun {
         let chunks = chunker.chunks(for: document)
         let salvageModel = salvageModel
         let (existed, salvaged) = try store.write { db -> (Bool, [(String, Data)]) in
-            let salvaged = try Self.vectors(db, ofDocumentsAt: file.path, model: salvageModel)
-            let existed = try Self.deleteDocuments(db, path: file.path) > 0
+            let (deleted, salvaged) = try Self.deleteDocuments(db, path: file.path, keepingVectorsOf: salvageModel)
+            let existed = deleted > 0
             try Self.insert(db, document, contentHash: hash, mtime: file.mtime, size: file.size, chunks: chunks)
             try Self.saveSource(db, file, kind: file.kind, hash: hash, bytesIndexed: Int64(data.count), lines: 1, tail: nil, tailLength: 0, complete: true)
             try IndexStore.bumpGeneration(db)
@@ -501,8 +501,7 @@ struct SyncRun {
             progress(SyncProgress(phase: .removing, done: index, total: vanished.count, currentPath: path))
             let salvageModel = salvageModel
             let (count, salvaged) = try store.write { db -> (Int, [(String, Data)]) in
-                let salvaged = try Self.vectors(db, ofDocumentsAt: path, model: salvageModel)
-                let count = try Self.deleteDocuments(db, path: path)
+                let (count, salvaged) = try Self.deleteDocuments(db, path: path, keepingVectorsOf: salvageModel)
                 try db.execute(sql: "DELETE FROM sources WHERE path = ?", arguments: [path])
                 try IndexStore.bumpGeneration(db)
                 return (count, salvaged)
@@ -560,10 +559,20 @@ struct SyncRun {
         return model
     }
 
+    /// Deletes the documents at `path` and returns how many there were, with their chunks' vectors of
+    /// `model` (nil: none) keyed by embedding text, for chunks that come back unchanged.
+    static func deleteDocuments(
+        _ db: Database, path: String, keepingVectorsOf model: String?
+    ) throws -> (count: Int, vectors: [(String, Data)]) {
+        let vectors = try Self.vectors(db, ofDocumentsAt: path, model: model)
+        try db.execute(sql: "DELETE FROM documents WHERE path = ?", arguments: [path])
+        return (db.changesCount, vectors)
+    }
+
     /// The vectors (of `model`) of the chunks of the documents at `path`, keyed by their embedding text.
     /// `+v.model` keeps SQLite from starting at the `vectors_model` index, which would read every vector
     /// of the model for each file (20,000 renamed Maildir messages took 9 minutes that way).
-    static func vectors(_ db: Database, ofDocumentsAt path: String, model: String?) throws -> [(String, Data)] {
+    private static func vectors(_ db: Database, ofDocumentsAt path: String, model: String?) throws -> [(String, Data)] {
         guard let model else { return [] }
         return try Row.fetchAll(
             db,
@@ -677,12 +686,6 @@ struct SyncRun {
     }
 
     // MARK: - Rows
-
-    @discardableResult
-    static func deleteDocuments(_ db: Database, path: String) throws -> Int {
-        try db.execute(sql: "DELETE FROM documents WHERE path = ?", arguments: [path])
-        return db.changesCount
-    }
 
     static func insert(_ db: Database, _ document: Document, contentHash: String, mtime: Int64?, size: Int64?, chunks: [Chunk]) throws {
         let statement = try db.cachedStatement(

@@ -21,11 +21,7 @@ public enum MailParser {
         guard !isBlank(buffer) else {
             throw .truncatedMessage(path: mboxPath, offset: raw.offset, reason: "the message after the From line is empty")
         }
-        let (headerEnd, bodyStart, _) = buffer.withUnsafeBytes { MailHeaders.split($0, 0..<buffer.count) }
-        guard headerEnd <= MailHeaders.maxBytes else {
-            throw .headerTooLarge(path: mboxPath, offset: raw.offset, bytes: headerEnd, limit: MailHeaders.maxBytes)
-        }
-        let headers = buffer.withUnsafeBytes { MailHeaders($0, 0..<headerEnd) }
+        let (headers, bodyStart) = try readHeaders(buffer, path: mboxPath, offset: raw.offset)
         guard !headers.fields.isEmpty else {
             throw .truncatedMessage(path: mboxPath, offset: raw.offset, reason: "no header fields before the body")
         }
@@ -39,15 +35,21 @@ public enum MailParser {
     public static func parse(messageFile data: Data, path: String, received: Date) throws(IngestError) -> Document {
         let buffer = [UInt8](data)
         guard !isBlank(buffer) else { throw .notAMessage(path: path, reason: "the file is empty") }
-        let (headerEnd, bodyStart, _) = buffer.withUnsafeBytes { MailHeaders.split($0, 0..<buffer.count) }
-        guard headerEnd <= MailHeaders.maxBytes else {
-            throw .headerTooLarge(path: path, offset: 0, bytes: headerEnd, limit: MailHeaders.maxBytes)
-        }
-        let headers = buffer.withUnsafeBytes { MailHeaders($0, 0..<headerEnd) }
+        let (headers, bodyStart) = try readHeaders(buffer, path: path, offset: 0)
         guard !headers.fields.isEmpty else { throw .notAMessage(path: path, reason: "it does not start with header fields") }
         return try document(
             buffer, headers: headers, bodyStart: bodyStart, path: path, offset: 0, length: Int64(buffer.count),
             firstLine: 1, fromLine: "", received: received)
+    }
+
+    /// The message's header fields (none when it does not start with any) and where its body starts;
+    /// a header block beyond `MailHeaders.maxBytes` is refused.
+    private static func readHeaders(_ buffer: [UInt8], path: String, offset: Int64) throws(IngestError) -> (MailHeaders, Int) {
+        let (headerEnd, bodyStart, _) = buffer.withUnsafeBytes { MailHeaders.split($0, 0..<buffer.count) }
+        guard headerEnd <= MailHeaders.maxBytes else {
+            throw .headerTooLarge(path: path, offset: offset, bytes: headerEnd, limit: MailHeaders.maxBytes)
+        }
+        return (buffer.withUnsafeBytes { MailHeaders($0, 0..<headerEnd) }, bodyStart)
     }
 
     private static func isBlank(_ buffer: [UInt8]) -> Bool {
