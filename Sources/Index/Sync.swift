@@ -81,6 +81,12 @@ struct SyncRun {
     /// come back unchanged (`embedPending`). Bounded: past the limit, chunks are simply embedded again.
     private var salvagedVectors: [String: Data] = [:]
     static let maxSalvagedVectors = 50_000
+    /// Indexed notes and message files that vanished from the scanned folders, by kind and content hash. A
+    /// file new to the index with the same bytes is the same file moved (a note filed into another folder, a
+    /// Maildir message renamed when its flags changed), and its documents only change their path.
+    private var vanishedByContent: [String: [String]] = [:]
+    /// Vanished paths whose documents moved to a new path in this run, so they are not removed.
+    private var movedAway: Set<String> = []
     private let chunker: Chunker
     private let archives: CompressedArchives
 
@@ -133,6 +139,11 @@ struct SyncRun {
                 work.append((file, record))
             }
         }
+        let vanished = vanishedPaths(scan: scan, known: known)
+        for path in vanished {
+            guard let record = known[path], record.kind != .mbox, let hash = record.contentHash else { continue }
+            vanishedByContent[Self.movableKey(record.kind, hash), default: []].append(path)
+        }
         progress(SyncProgress(phase: .indexing, done: 0, total: work.count))
         for (index, (file, record)) in work.enumerated() {
             try checkCancelled()
@@ -145,7 +156,7 @@ struct SyncRun {
         }
         progress(SyncProgress(phase: .indexing, done: work.count, total: work.count))
 
-        try removeVanished(scan: scan, known: known)
+        try removeVanished(vanished.filter { !movedAway.contains($0) }, known: known)
         if try mailChanged || store.read({ db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM documents WHERE kind = 'mail' AND thread_id IS NULL)") ?? false
         }) {
@@ -202,6 +213,7 @@ struct SyncRun {
             report.failed.append(FailedSource(path: file.path, error: "\(error)"))
             return
         }
+        if record == nil, try moveIfVanished(file, hash: hash, bytes: Int64(data.count), document: document) { return }
         let chunks = chunker.chunks(for: document)
         let salvageModel = salvageModel
         let (existed, salvaged) = try store.write { db -> (Bool, [(String, Data)]) in
@@ -216,6 +228,36 @@ struct SyncRun {
         salvage(salvaged)
         if existed { report.updated += 1 } else { report.added += 1 }
         report.chunks += chunks.count
+    }
+
+    private static func movableKey(_ kind: ScannedFile.Kind, _ hash: String) -> String { "\(kind.rawValue):\(hash)" }
+
+    /// Gives the documents of a vanished file with the same bytes the path of `file`, when they are what
+    /// parsing `file` gives (a note's title can come from its file name, a message's date from its file's
+    /// time; then the document differs and is replaced as usual). Keeps ids, chunks, vectors and threads,
+    /// and counts as moved rather than removed and added.
+    private mutating func moveIfVanished(_ file: ScannedFile, hash: String, bytes: Int64, document: Document) throws -> Bool {
+        let key = Self.movableKey(file.kind, hash)
+        guard let old = vanishedByContent[key]?.popLast() else { return false }
+        let moved = try store.write { db -> Bool in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, title, date FROM documents WHERE path = ?", arguments: [old])
+            guard rows.count == 1, let row = rows.first, (row["title"] as String) == document.title,
+                (row["date"] as Double?) == document.date?.timeIntervalSince1970
+            else { return false }
+            try db.execute(
+                sql: "UPDATE documents SET path = ?, mtime = ?, size = ? WHERE id = ?",
+                arguments: [file.path, file.mtime, file.size, row["id"] as Int64])
+            try db.execute(sql: "DELETE FROM sources WHERE path = ?", arguments: [old])
+            try Self.saveSource(db, file, kind: file.kind, hash: hash, bytesIndexed: bytes, lines: 1, tail: nil, tailLength: 0, complete: true)
+            try IndexStore.bumpGeneration(db)
+            try checkCancelled()
+            return true
+        }
+        if moved {
+            movedAway.insert(old)
+            report.moved += 1
+        }
+        return moved
     }
 
     // MARK: - Mail
@@ -482,12 +524,12 @@ struct SyncRun {
 
     // MARK: - Removal
 
-    /// Deletes what was indexed below the scanned folders but no longer exists there. Only folders given in
+    /// What was indexed below the scanned folders but no longer exists there, sorted. Only folders given in
     /// this run are considered; folders that could not be listed keep their documents.
-    private mutating func removeVanished(scan: SourceScanner.Result, known: [String: SourceRecord]) throws {
-        guard !scan.scannedFolders.isEmpty else { return }
+    private func vanishedPaths(scan: SourceScanner.Result, known: [String: SourceRecord]) -> [String] {
+        guard !scan.scannedFolders.isEmpty else { return [] }
         let present = Set(scan.files.map(\.path))
-        let vanished = known.values.filter { record in
+        return known.values.filter { record in
             let path = record.path
             guard !present.contains(path) else { return false }
             guard scan.scannedFolders.contains(where: { path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else { return false }
@@ -496,6 +538,10 @@ struct SyncRun {
             // that sits inside the folder is gone only if the file is.
             return record.kind != .mbox || !FileManager.default.fileExists(atPath: path)
         }.map(\.path).sorted()
+    }
+
+    /// Deletes the documents of `vanished` paths, keeping their vectors for chunks that come back.
+    private mutating func removeVanished(_ vanished: [String], known: [String: SourceRecord]) throws {
         for (index, path) in vanished.enumerated() {
             try checkCancelled()
             progress(SyncProgress(phase: .removing, done: index, total: vanished.count, currentPath: path))

@@ -82,11 +82,14 @@ public struct FailedSource: Sendable, Equatable, Encodable {
 /// What a sync did. Counts are documents: one per note, one per mail message.
 ///
 /// Encodes to the CLI.md shape `{"added","updated","removed","unchanged","failed":[{"path","error"}],
-/// "chunks","seconds"}` plus `embedded`, `vectors_reused`, `bytes_parsed` and `notices`.
+/// "chunks","seconds"}` plus `moved`, `embedded`, `vectors_reused`, `bytes_parsed` and `notices`.
 public struct SyncReport: Sendable, Equatable, Encodable {
     public var added = 0
     public var updated = 0
     public var removed = 0
+    /// Notes and message files found at a new path with the same bytes (filed elsewhere, a Maildir message
+    /// renamed by its flags): their documents only changed path.
+    public var moved = 0
     public var unchanged = 0
     public var failed: [FailedSource] = []
     /// Chunks written in this run.
@@ -105,7 +108,7 @@ public struct SyncReport: Sendable, Equatable, Encodable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case added, updated, removed, unchanged, failed, chunks, embedded, seconds
+        case added, updated, removed, moved, unchanged, failed, chunks, embedded, seconds
         case bytesParsed = "bytes_parsed"
         case vectorsReused = "vectors_reused"
         case notices

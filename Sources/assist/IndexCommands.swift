@@ -45,6 +45,7 @@ struct IndexCommand: AsyncParsableCommand {
             try JSONOutput.print(report)
         } else {
             var line = "\(report.added) added, \(report.updated) updated, \(report.removed) removed, "
+            if report.moved > 0 { line += "\(report.moved) moved, " }
             line += "\(report.unchanged) unchanged; \(report.chunks) chunks"
             if report.embedded > 0 { line += ", \(report.embedded) embedded" }
             line += String(format: " in %.2f s", report.seconds)
@@ -55,7 +56,7 @@ struct IndexCommand: AsyncParsableCommand {
             }
         }
         // Some files failing is normal on real data; only a run where nothing could be read failed.
-        let touched = report.added + report.updated + report.unchanged + report.removed
+        let touched = report.added + report.updated + report.unchanged + report.removed + report.moved
         if !report.failed.isEmpty && touched == 0 { throw ExitCode(1) }
     }
 }

@@ -207,8 +207,18 @@ enum ModelLocator {
         try FileManager.default.createDirectory(atPath: scratch.path("notes/archive"), withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: scratch.path("notes/long.md"), toPath: scratch.path("notes/archive/long.md"))
         let move = try store.sync([scratch.path("notes")], options: options)
-        #expect(move.added == 1 && move.removed == 1)
-        #expect(move.embedded == 0 && move.vectorsReused == move.chunks)
+        #expect(move.moved == 1 && move.added == 0 && move.removed == 0)
+        #expect(move.chunks == 0 && move.embedded == 0, "a moved note keeps its chunks and vectors")
+
+        // A note titled by its file name is a different document under a new name: replaced, and its
+        // chunks embedded again, since the title is part of what is embedded.
+        try scratch.write("notes/untitled.md", "Plain words about the garden shed, with no heading at all.\n")
+        #expect(try store.sync([scratch.path("notes")], options: options).added == 1)
+        try FileManager.default.moveItem(atPath: scratch.path("notes/untitled.md"), toPath: scratch.path("notes/shed.md"))
+        let renamed = try store.sync([scratch.path("notes")], options: options)
+        #expect(renamed.moved == 0 && renamed.added == 1 && renamed.removed == 1)
+        let titles = try store.search(SearchQuery(text: "garden shed")).map(\.title)
+        #expect(titles.first == "shed" && !titles.contains("untitled"))
 
         // A reused vector is the one the model gives that chunk's text.
         let rows = try store.pool.read { db in
@@ -217,7 +227,8 @@ enum ModelLocator {
                 JOIN vectors v ON v.chunk_id = c.id
                 """)
         }
-        #expect(rows.count == move.chunks)
+        #expect(rows.count == (try store.count("SELECT count(*) FROM chunks")))
+        #expect(edit.vectorsReused > 0)
         for row in rows {
             let stored = VectorBlob.decode(row["vector"])
             let fresh = try embedder.embed([SyncRun.embeddingText(title: row["title"], heading: row["heading"], text: row["text"])])[0]

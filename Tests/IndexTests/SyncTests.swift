@@ -30,8 +30,8 @@ import Ingest
 
         try FileManager.default.moveItem(atPath: scratch.path("notes/sub/router.md"), toPath: scratch.path("notes/network.md"))
         let third = try store.sync([notes])
-        #expect(third.added == 1)
-        #expect(third.removed == 1)
+        #expect(third.moved == 1 && third.added == 0 && third.removed == 0)
+        #expect(try store.status().notes == 2)
         let hit = try #require(try store.search(SearchQuery(text: "RT-AX86U")).first)
         #expect(hit.path == scratch.path("notes/network.md"))
         #expect(try store.document(path: scratch.path("notes/sub/router.md")) == nil)
@@ -362,9 +362,14 @@ private func maildirMessage(id: String, subject: String, inReplyTo: String? = ni
         // Reading a message renames its file; moving it to Trash removes it from the index.
         try FileManager.default.moveItem(
             atPath: scratch.path("home/Mail/new/1700000002.M1P1.host"), toPath: scratch.path("home/Mail/cur/1700000002.M1P1.host:2,S"))
+        let threads = try store.count("SELECT count(DISTINCT thread_id) FROM documents WHERE kind = 'mail'")
         let read = try store.sync([home])
-        #expect(read.added == 1 && read.removed == 1)
+        #expect(read.moved == 1 && read.added == 0 && read.removed == 0 && read.chunks == 0)
         #expect(try store.status().mail == 4)
+        let moved = try #require(try store.search(SearchQuery(text: "Dentist moved")).first)
+        #expect(moved.path == scratch.path("home/Mail/cur/1700000002.M1P1.host:2,S"))
+        #expect(try store.count("SELECT count(DISTINCT thread_id) FROM documents WHERE kind = 'mail'") == threads)
+        #expect(try store.sync([home]).unchanged == 5)
         try FileManager.default.moveItem(
             atPath: scratch.path("home/Mail/cur/1700000001.M1P1.host:2,S"),
             toPath: scratch.path("home/Mail/.Trash/cur/1700000001.M1P1.host:2,S"))
