@@ -106,13 +106,13 @@ public struct MailboxReader: Sendable {
         var skipped: [(path: String, line: Int, error: String)] = []
         for path in paths {
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                let data = try MessageFiles.read(path)
                 let received = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
                 documents.append(try MailParser.parse(messageFile: data, path: path, received: received))
             } catch let error as IngestError {
                 skipped.append((path, 1, error.description))
             } catch {
-                skipped.append((path, 1, "cannot read it: \(error.localizedDescription)"))
+                skipped.append((path, 1, "\(error)"))
             }
         }
         return (documents, skipped)

@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -241,5 +242,11 @@ public enum MessageFiles {
     /// The Maildir entries and `.eml` files at `path` (a file) or below it (a folder), in name order.
     public static func paths(at path: String) -> [String] {
         SourceScanner.scan([path]).files.filter { $0.kind == .message }.map(\.path)
+    }
+
+    /// The bytes of one message file, read as `assist index` reads it: never blocking on a FIFO, and
+    /// refusing a file larger than any mail message could be.
+    public static func read(_ path: String) throws -> Data {
+        try SafeFile.readAll(path, limit: MboxSplitter.defaultMaxMessageBytes, purpose: "a mail message")
     }
 }

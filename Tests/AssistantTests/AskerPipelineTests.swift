@@ -1,6 +1,7 @@
 import Foundation
 import Index
 import Inference
+import Ingest
 import Testing
 @testable import Assistant
 
@@ -207,9 +208,16 @@ extension MailboxReaderTests {
         try "From: Bob <bob@x.org>\nSubject: Re: Launch\nMessage-ID: <b1@x.org>\nIn-Reply-To: <a1@x.org>\n\nI will book the venue.\n"
             .write(to: root.appendingPathComponent("new/2.M1.host"), atomically: true, encoding: .utf8)
         try "not mail at all".write(to: root.appendingPathComponent("new/3.M1.host"), atomically: true, encoding: .utf8)
+        // A file far larger than any message is refused, not read into memory whole.
+        let huge = root.appendingPathComponent("new/4.M1.host")
+        #expect(FileManager.default.createFile(atPath: huge.path, contents: Data("From: x@x.org\n\n".utf8)))
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: UInt64(MboxSplitter.defaultMaxMessageBytes) + 1)
+        try handle.close()
         let result = try MailboxReader().read([root.path])
         #expect(result.threads.map { $0.messages.map(\.messageID) } == [["a1@x.org", "b1@x.org"]])
-        #expect(result.skipped.map(\.path) == [root.appendingPathComponent("new/3.M1.host").path])
+        #expect(result.skipped.map(\.path) == [root.appendingPathComponent("new/3.M1.host").path, huge.path])
+        #expect(result.skipped.last?.error.contains("not treated as a mail message") == true)
 
         let empty = root.appendingPathComponent("cur")
         try FileManager.default.removeItem(at: empty.appendingPathComponent("1.M1.host:2,S"))
