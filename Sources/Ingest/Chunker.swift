@@ -366,7 +366,7 @@ enum BlockParser {
         }
         func startSection(level: Int, title: String, block: Block) {
             while let last = stack.last, last.level >= level { stack.removeLast() }
-            stack.append((level, title))
+            stack.append((level, ShortLabel.clipped(title)))
             sections.append(Section(headingPath: stack.map(\.title), blocks: [block]))
         }
 

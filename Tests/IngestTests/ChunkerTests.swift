@@ -134,6 +134,21 @@ struct WordCounterWithSpecials: TokenCounting {
         #expect(covered >= noSpaces.utf8.count)
     }
 
+    @Test func aHugeHeadingIsClippedInEveryChunksHeadingPath() throws {
+        // A 1 MB `# ` line (a broken export, a hostile file) is a heading and the note's title. Both are
+        // repeated with each of its many chunks, so both are clipped; the line's text stays in the chunks.
+        let huge = (0..<100_000).map { "w\($0 % 10)" }.joined(separator: " ")
+        let body = "# \(huge)\n\nShort paragraph under it.\n## Sub\n\nMore."
+        let document = try MarkdownNoteParser.parse(Data(body.utf8), path: "/n.md", modified: Date())
+        #expect(document.title.count <= ShortLabel.maxCharacters + 1 && document.title.hasSuffix("…"))
+        #expect(document.title.hasPrefix("w0 w1 w2"))
+        let chunks = Chunker(counter: counter, maxTokens: 128, overlapTokens: 16).chunks(for: document)
+        #expect(chunks.count > 100)
+        #expect(chunks.allSatisfy { $0.headingPath.allSatisfy { $0.count <= ShortLabel.maxCharacters + 1 } })
+        #expect(chunks.last?.headingPath.last == "Sub")
+        #expect(ShortLabel.clipped("Weekly sync") == "Weekly sync")
+    }
+
     @Test func nonAdditiveCounterStillRespectsLimit() {
         var body = ""
         for i in 0..<50 { body += "para \(i) one two three\nsecond line four five\n\n" }
