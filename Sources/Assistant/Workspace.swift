@@ -36,6 +36,17 @@ public struct Workspace: Sendable {
         return try BertEmbedder(directory: URL(fileURLWithPath: resolved.directory), threads: config.threads)
     }
 
+    /// The embedder that searching the index needs: none when the index holds no vectors (it was built
+    /// with `assist index --no-embed`), so keyword search and answers work without an embedding model.
+    public func makeSearchEmbedder() async throws -> (any Embedder)? {
+        if FileManager.default.fileExists(atPath: config.db),
+            try IndexStore(path: config.db, embedder: nil, create: false).embeddingModel() == nil
+        {
+            return nil
+        }
+        return try await makeEmbedder()
+    }
+
     /// Opens (creating when asked) the index at `db`, with `embedder` for the vector half of search.
     public func openStore(embedder: (any Embedder)?, create: Bool) throws -> IndexStore {
         if !create, !FileManager.default.fileExists(atPath: config.db) {

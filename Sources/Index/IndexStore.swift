@@ -189,6 +189,11 @@ public final class IndexStore: Retriever, Sendable {
         }
     }
 
+    /// The model the index's vectors were made with; nil when it holds none (built with `--no-embed`).
+    public func embeddingModel() throws -> String? {
+        try read { db in try Self.meta(db, "embedding_model") }
+    }
+
     // MARK: - Access for the Assistant and the CLI
 
     /// The document with this row id.

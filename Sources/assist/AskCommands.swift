@@ -42,7 +42,7 @@ struct AskCommand: AsyncParsableCommand {
         // The chat model loads on the other core while the embedder loads and the index opens: the two
         // loads are independent, and each is a good part of a one-question process's wait.
         async let loading = workspace.makeGenerator(override: model)
-        let embedder = try await workspace.makeEmbedder()
+        let embedder = try await workspace.makeSearchEmbedder()
         clock.lap("embedder_load")
         let store = try workspace.openStore(embedder: embedder, create: false)
         clock.lap("index_open")

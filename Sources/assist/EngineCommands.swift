@@ -74,7 +74,7 @@ struct ChatCommand: AsyncParsableCommand {
         let terminal = Terminal()
         var conversation: RAGConversation?
         if rag {
-            let embedder = try await workspace.makeEmbedder()
+            let embedder = try await workspace.makeSearchEmbedder()
             let store = try workspace.openStore(embedder: embedder, create: false)
             let asker = workspace.makeAsker(store: store, generator: generator, options: workspace.askOptions(model: model))
             conversation = RAGConversation(asker: asker)

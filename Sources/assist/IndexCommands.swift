@@ -82,7 +82,7 @@ struct SearchCommand: AsyncParsableCommand {
         guard let searchMode = SearchMode(rawValue: mode) else {
             throw ValidationError("--mode is one of \(SearchMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let embedder: (any Embedder)? = searchMode == .bm25 ? nil : try await workspace.makeEmbedder()
+        let embedder: (any Embedder)? = searchMode == .bm25 ? nil : try await workspace.makeSearchEmbedder()
         let store = try workspace.openStore(embedder: embedder, create: false)
         let hits = try store.search(try filters.query(query, defaultLimit: 10), mode: searchMode)
         if options.json {

@@ -25,5 +25,12 @@ import Testing
         let lastIndex = after["last_index"] as? String
         #expect(lastIndex.flatMap { ISO8601DateFormatter().date(from: $0) } != nil, "last_index: \(lastIndex ?? "nil")")
         #expect(after["archive_copies"] == nil, "listed only when there are copies")
+
+        // An index built without embeddings is searched by keywords, with or without the embedding model.
+        let noModels = ["ASSIST_MODELS": scratch.path("no-models")]
+        let search = try cli.run(["search", "--json", "--db", scratch.db, "boat moored"], environment: noModels)
+        #expect(search.status == 0, "\(search.summary)")
+        let hits = try search.json()["results"] as? [[String: Any]]
+        #expect(hits?.first?["path"] as? String == scratch.path("notes/boat.md"))
     }
 }
