@@ -61,6 +61,38 @@ struct FrontMatter: Sendable, Equatable {
         return result
     }
 
+    /// Logseq's page properties: `key:: value` lines at the very top of a page, where other tools put
+    /// YAML. Values are comma lists whose items may be written `[[page]]` or `#tag`. Reads the keys YAML
+    /// front matter would give (title, tags, alias, date); `lines` are the note's first lines.
+    static func pageProperties<Lines: Sequence>(_ lines: Lines) -> FrontMatter where Lines.Element: StringProtocol {
+        var result = FrontMatter()
+        for line in lines {
+            guard let separator = line.range(of: ":: ") ?? (line.hasSuffix("::") ? line.range(of: "::", options: .backwards) : nil)
+            else { break }
+            let key = line[..<separator.lowerBound]
+            guard let first = key.first, first.isLetter,
+                key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+            else { break }
+            let value = line[separator.upperBound...].trimmingCharacters(in: .whitespaces)
+            let items = value.split(separator: ",").map { item -> String in
+                var item = item.trimmingCharacters(in: .whitespaces)
+                if item.hasPrefix("[["), item.hasSuffix("]]") { item = String(item.dropFirst(2).dropLast(2)) }
+                if item.hasPrefix("#") { item = String(item.dropFirst()) }
+                return item.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
+            switch key.lowercased() {
+            case "title": if !value.isEmpty { result.title = value }
+            case "tags", "tag": result.tags += items
+            case "alias", "aliases": result.aliases += items
+            case "date", "created":
+                let unlinked = value.hasPrefix("[[") && value.hasSuffix("]]") ? String(value.dropFirst(2).dropLast(2)) : value
+                if result.date == nil || key.lowercased() == "date", let date = DateParsing.parse(unlinked) { result.date = date }
+            default: continue
+            }
+        }
+        return result
+    }
+
     /// A YAML list of strings, or one string split on commas (and on spaces for tags).
     private static func stringList(_ node: Node, splitOnSpaces: Bool = true) -> [String] {
         if let seq = node.sequence {

@@ -16,6 +16,10 @@ public enum MarkdownNoteParser {
             let yaml = lines.join(1..<closing)
             frontMatter = try FrontMatter.parse(yaml, path: path, firstLine: 2)
             bodyStartLine = closing + 1
+        } else {
+            // Logseq keeps them as lines of the page itself, so they stay in the body.
+            let top = (0..<min(lines.count, 64)).lazy.map { String(decoding: lines.line($0), as: UTF8.self) }
+            frontMatter = FrontMatter.pageProperties(top)
         }
         let body = lines.join(bodyStartLine..<lines.count)
         let scan = MarkdownScanner.scan(body)
@@ -158,6 +162,7 @@ enum MarkdownScanner {
         let u = Array(body.utf8)
         let n = u.count
         var fence: (char: UInt8, length: Int)?
+        var indentation = IndentedCode()
         var lineStart = 0
         while lineStart <= n {
             var lineEnd = lineStart
@@ -183,12 +188,56 @@ enum MarkdownScanner {
                     continue
                 }
             }
-            if fence == nil {
+            if fence == nil, !indentation.isCode(u[lineStart..<contentEnd]) {
                 scanLine(u, lineStart, contentEnd, &result, &seenLinks, &seenTags)
             }
             lineStart = lineEnd + 1
         }
         return result
+    }
+
+    /// Tells indented code (four spaces or a tab) from indented prose, line by line.
+    ///
+    /// An indented line is code only after a blank line, outside a list: indentation cannot interrupt a
+    /// paragraph, and under a list item it nests the item's blocks. Outliners (Logseq, Obsidian's nested
+    /// bullets) indent most of a page by tabs, and its tags and links are prose.
+    struct IndentedCode {
+        private var previousBlank = true
+        private var inList = false
+        private var inCode = false
+
+        mutating func isCode(_ line: ArraySlice<UInt8>) -> Bool {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                previousBlank = true
+                return false
+            }
+            defer { previousBlank = false }
+            let indented = line.first == 0x09 || (line.count >= 4 && line.prefix(4).allSatisfy { $0 == 0x20 })
+            if indented {
+                if inCode || (previousBlank && !inList) {
+                    inCode = true
+                    return true
+                }
+                return false
+            }
+            inCode = false
+            inList = Self.startsListItem(line) || (inList && !previousBlank)
+            return false
+        }
+
+        /// `- `, `* `, `+ `, `1. ` or `1) ` after at most three spaces.
+        static func startsListItem(_ line: ArraySlice<UInt8>) -> Bool {
+            let rest = line.drop { $0 == 0x20 }
+            guard line.count - rest.count <= 3, let first = rest.first else { return false }
+            if first == 0x2D || first == 0x2A || first == 0x2B {
+                return rest.count == 1 || rest.dropFirst().first == 0x20 || rest.dropFirst().first == 0x09
+            }
+            let digits = rest.prefix { $0 >= 0x30 && $0 <= 0x39 }
+            guard (1...9).contains(digits.count) else { return false }
+            let after = rest.dropFirst(digits.count)
+            guard let marker = after.first, marker == 0x2E || marker == 0x29 else { return false }
+            return after.count == 1 || after.dropFirst().first == 0x20
+        }
     }
 
     private static func isTagByte(_ b: UInt8) -> Bool {
@@ -199,13 +248,9 @@ enum MarkdownScanner {
 
     private static func scanLine(_ u: [UInt8], _ start: Int, _ end: Int, _ result: inout Result,
                                  _ seenLinks: inout Set<String>, _ seenTags: inout Set<String>) {
-        // Indented code (four spaces or a tab) is code, not prose.
-        if end - start >= 4, u[start] == 0x09 || (u[start..<(start + 4)].allSatisfy { $0 == 0x20 }) {
-            return
-        }
         var i = start
         while i < end, u[i] == 0x20 { i += 1 }
-        if result.firstH1 == nil, i + 1 < end, u[i] == 0x23, u[i + 1] == 0x20 {
+        if result.firstH1 == nil, i - start <= 3, i + 1 < end, u[i] == 0x23, u[i + 1] == 0x20 {
             var t = String(decoding: u[(i + 2)..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces)
             while t.hasSuffix("#") { t.removeLast() }
             t = t.trimmingCharacters(in: .whitespaces)

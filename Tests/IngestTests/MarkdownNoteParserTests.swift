@@ -122,6 +122,28 @@ import Testing
         #expect(try parse("## only h2", path: "/x/y/My.File.markdown").title == "My.File")
     }
 
+    @Test func logseqPageProperties() throws {
+        let page = try parse("""
+            title:: Boiler project
+            tags:: home, [[heating system]], #maintenance
+            alias:: Boiler
+            date:: [[2026-03-14]]
+            collapsed:: true
+
+            - The boiler is a Vaillant ecoTEC plus
+            \t- serviced every October #yearly
+            """, path: "/graph/pages/boiler.md")
+        #expect(page.title == "Boiler project")
+        #expect(page.tags == ["home", "heating system", "maintenance", "yearly"])
+        #expect(page.aliases == ["Boiler"])
+        #expect(page.date == utc(2026, 3, 14))
+        #expect(page.bodyLineOffset == 1 && page.body.hasPrefix("title:: Boiler project"), "the properties stay in the page")
+        // Only lines at the very top are page properties; a `key:: value` further down is a block's.
+        let block = try parse("- Met Ana\n  title:: not the page's\n", path: "/graph/journals/2026_03_14.md")
+        #expect(block.title == "2026_03_14" && block.date == utc(2026, 3, 14))
+        #expect(try parse("Note: see below:: and more").title == "Some Note")
+    }
+
     @Test func wikilinks() throws {
         let doc = try parse("""
             See [[Project Plan|the plan]] and [[Meeting Notes#Decisions]], [[ Spaced ]].
@@ -147,6 +169,29 @@ import Testing
             Tail #Alpha duplicate, #über unicode, [a link](#anchor) is no tag.
             """)
         #expect(doc.tags == ["alpha", "beta/child", "v2", "paren", "über"])
+    }
+
+    @Test func indentedLinesAreCodeOnlyAfterABlankLineOutsideLists() throws {
+        let doc = try parse("""
+            Intro #one
+                continued paragraph #two
+
+                let code = "#notatag [[nolink]]"
+                more code #alsonot
+
+            - item #three
+            \t- nested item #four with [[Nested Link]]
+                - deeper #five
+
+                  item paragraph #six
+
+            Back to prose.
+
+            \tcode again #nope
+            """)
+        #expect(doc.tags == ["one", "two", "three", "four", "five", "six"])
+        #expect(doc.links == ["Nested Link"])
+        #expect(try parse("- item\n    # indented heading\n# Real").title == "Real")
     }
 
     @Test func dateFromFileName() throws {
