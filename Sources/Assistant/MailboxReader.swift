@@ -73,7 +73,9 @@ public struct MailboxReader: Sendable {
         func take(_ raws: [RawMessage]) {
             for raw in raws {
                 do {
-                    documents.append(try MailParser.parse(raw, mboxPath: path))
+                    // Spam and trash (a Gmail Takeout keeps them in the same mbox) are no threads to summarize.
+                    let document = try MailParser.parse(raw, mboxPath: path)
+                    if !document.isDiscarded { documents.append(document) }
                 } catch {
                     skipped.append((path, raw.lineNumber, error.description))
                 }

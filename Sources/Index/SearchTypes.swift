@@ -14,7 +14,7 @@ public struct SearchQuery: Sendable, Equatable {
     public var from: String?
     /// Substring of the path (notes folder, mbox file).
     public var pathContains: String?
-    /// A tag the note must carry, without `#`.
+    /// A tag the document must carry, without `#`: a note's tag, or a Gmail label of a message.
     public var tag: String?
 
     public init(

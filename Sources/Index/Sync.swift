@@ -87,6 +87,8 @@ struct SyncRun {
     private var vanishedByContent: [String: [String]] = [:]
     /// Vanished paths whose documents moved to a new path in this run, so they are not removed.
     private var movedAway: Set<String> = []
+    /// mbox messages left out because the mail program filed them as spam or trash.
+    private var discardedMessages = 0
     private let chunker: Chunker
     private let archives: CompressedArchives
 
@@ -155,6 +157,9 @@ struct SyncRun {
             }
         }
         progress(SyncProgress(phase: .indexing, done: work.count, total: work.count))
+        if discardedMessages > 0 {
+            report.notices.append("left out \(discardedMessages) message\(discardedMessages == 1 ? "" : "s") labelled Spam or Trash")
+        }
 
         try removeVanished(vanished.filter { !movedAway.contains($0) }, known: known)
         if try mailChanged || store.read({ db in
@@ -497,9 +502,14 @@ struct SyncRun {
         report.unchanged += unchangedCount
     }
 
+    /// An mbox message to store, or nil when it cannot be parsed (reported) or is spam or trash (counted).
     private mutating func parse(_ raw: RawMessage, file: ScannedFile) -> ParsedMessage? {
         do {
             let document = try MailParser.parse(raw, mboxPath: file.path)
+            if document.isDiscarded {
+                discardedMessages += 1
+                return nil
+            }
             return ParsedMessage(document: document, hash: ContentHasher.hash(raw.bytes), chunks: chunker.chunks(for: document))
         } catch {
             report.failed.append(FailedSource(path: "\(file.path) (message at byte \(raw.offset), line \(raw.lineNumber))", error: "\(error)"))

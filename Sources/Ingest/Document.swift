@@ -42,12 +42,16 @@ public struct Document: Sendable, Equatable {
     public var body: String
     /// 1-based line in the source file where `body` starts (after front matter; after the headers for mail).
     public var bodyLineOffset: Int
+    /// The mail program filed the message as spam or trash (Gmail's labels in a Takeout mbox). Such mail
+    /// is kept out of the index, as a Maildir's Trash and Junk folders are.
+    public var isDiscarded: Bool
 
     public init(
         kind: DocumentKind, path: String, mboxOffset: Int64? = nil, mboxLength: Int64? = nil,
         messageID: String? = nil, references: [String] = [], title: String, from: String? = nil,
         to: [String] = [], date: Date? = nil, tags: [String] = [], links: [String] = [],
-        aliases: [String] = [], attachments: [String] = [], body: String, bodyLineOffset: Int = 1
+        aliases: [String] = [], attachments: [String] = [], body: String, bodyLineOffset: Int = 1,
+        isDiscarded: Bool = false
     ) {
         self.kind = kind
         self.path = path
@@ -65,6 +69,7 @@ public struct Document: Sendable, Equatable {
         self.attachments = attachments
         self.body = body
         self.bodyLineOffset = bodyLineOffset
+        self.isDiscarded = isDiscarded
     }
 }
 

@@ -96,10 +96,12 @@ public enum MailParser {
         let bodyLine = firstLine + (walker.firstTextByteOffset.map { countNewlines(buffer, upTo: $0) }
             ?? countNewlines(buffer, upTo: bodyStart))
 
+        let labels = GmailLabels(headers.all("x-gmail-labels").map(EncodedWords.decode))
         return Document(
             kind: .mail, path: path, mboxOffset: offset, mboxLength: length, messageID: messageID,
             references: references, title: subject.isEmpty ? "(no subject)" : subject, from: from,
-            to: recipients, date: date, attachments: walker.attachments, body: body, bodyLineOffset: bodyLine)
+            to: recipients, date: date, tags: labels.userLabels, attachments: walker.attachments, body: body,
+            bodyLineOffset: bodyLine, isDiscarded: labels.isSpamOrTrash)
     }
 
     private static func countNewlines(_ buffer: [UInt8], upTo end: Int) -> Int {
@@ -342,5 +344,33 @@ struct MIMEWalker {
         }
         if let start = partStart, start < end { parts.append(start..<end) }
         return parts
+    }
+}
+
+/// The labels Gmail writes into each message of a Takeout mbox (`X-Gmail-Labels: Inbox,Travel,Opened`).
+/// The person's own labels become the message's tags (`assist search --tag Travel`); the ones Gmail sets
+/// by itself say nothing about the content and are left out.
+struct GmailLabels {
+    var userLabels: [String] = []
+    var isSpamOrTrash = false
+
+    static let systemLabels: Set<String> = [
+        "inbox", "sent", "important", "opened", "unread", "starred", "archived", "draft", "drafts", "chat", "chats",
+        "spam", "trash", "all mail",
+    ]
+
+    init(_ fields: [String]) {
+        var seen = Set<String>()
+        for field in fields {
+            for item in field.split(separator: ",") {
+                let label = HeaderValues.collapseSpaces(item.trimmingCharacters(in: .whitespaces))
+                    .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                let key = label.lowercased()
+                guard !label.isEmpty else { continue }
+                if key == "spam" || key == "trash" { isSpamOrTrash = true }
+                if Self.systemLabels.contains(key) || key.hasPrefix("category ") || key.hasPrefix("[") { continue }
+                if seen.insert(key).inserted { userLabels.append(label) }
+            }
+        }
     }
 }

@@ -107,6 +107,37 @@ import Ingest
     }
 }
 
+@Suite struct TakeoutSyncTests {
+    @Test func spamAndTrashOfATakeoutMboxStayOut() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        func labelled(_ message: String, _ labels: String) -> String {
+            message.replacingOccurrences(of: "Content-Type:", with: "X-Gmail-Labels: \(labels)\nContent-Type:")
+        }
+        let mbox = labelled(mboxMessage(id: "k1@x.org", subject: "Kiln", body: "The kiln arrives Friday."), "Inbox,Pottery,Opened")
+            + labelled(mboxMessage(id: "s1@x.org", subject: "Prize", body: "You won a kiln prize, click here."), "Spam,Unread")
+            + labelled(mboxMessage(id: "t1@x.org", subject: "Old kiln quote", body: "Deleted kiln quote."), "Trash")
+        let path = try scratch.write("All mail Including Spam and Trash.mbox", mbox)
+        let report = try store.sync([path])
+        #expect(report.added == 1)
+        #expect(report.notices == ["left out 2 messages labelled Spam or Trash"])
+        #expect(try store.search(SearchQuery(text: "kiln")).map(\.messageID) == ["k1@x.org"])
+        #expect(try store.search(SearchQuery(text: "kiln", tag: "pottery")).map(\.messageID) == ["k1@x.org"])
+        // A grown Takeout is read from where it stopped; a rewritten one is diffed, and keeps them out too.
+        let grown = mbox + mboxMessage(id: "k2@x.org", subject: "Kiln", body: "Delivered.")
+        try scratch.write("All mail Including Spam and Trash.mbox", grown)
+        try scratch.touch("All mail Including Spam and Trash.mbox", seconds: 1_800_000_000)
+        let appended = try store.sync([path])
+        #expect(appended.added == 1 && appended.removed == 0 && appended.notices.isEmpty)
+        try scratch.write("All mail Including Spam and Trash.mbox", grown.replacingOccurrences(of: "Deleted kiln quote.", with: "Deleted."))
+        try scratch.touch("All mail Including Spam and Trash.mbox", seconds: 1_800_000_100)
+        let rewritten = try store.sync([path])
+        #expect(rewritten.unchanged == 2 && rewritten.added == 0 && rewritten.removed == 0)
+        #expect(rewritten.notices == ["left out 2 messages labelled Spam or Trash"])
+        #expect(try store.status().mail == 2)
+    }
+}
+
 @Suite struct MailSyncTests {
     func threeMessages() -> String {
         mboxMessage(id: "m1@example.org", subject: "Budget for Q3", body: "The budget for the kiln is 4000 euros.")

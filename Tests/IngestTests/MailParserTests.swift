@@ -33,6 +33,22 @@ import Testing
         #expect(doc.path == "/mail/test.mbox")
     }
 
+    @Test func gmailLabelsBecomeTagsAndMarkSpamAndTrash() throws {
+        let labelled = try parseMail("""
+            From: a@example.com
+            Subject: Flights
+            X-Gmail-Labels: Inbox,Travel,Category Updates,Opened,=?UTF-8?Q?F=C3=A9vrier?=,Travel
+
+            Your booking.
+            """)
+        #expect(labelled.tags == ["Travel", "Février"])
+        #expect(!labelled.isDiscarded)
+        let spam = try parseMail("From: a@example.com\nSubject: Win\nX-Gmail-Labels: Spam,Unread\n\nYou won.")
+        #expect(spam.isDiscarded && spam.tags.isEmpty)
+        #expect(try parseMail("From: a@example.com\nX-Gmail-Labels: Archived,Trash\n\nold").isDiscarded)
+        #expect(try !parseMail("From: a@example.com\nSubject: Trash pickup\n\nTrash day is Monday.").isDiscarded)
+    }
+
     @Test func mailingListArchiveSendersReadAsAddresses() throws {
         let doc = try parseMail("""
             From: alice at example.org (Alice Smith)
