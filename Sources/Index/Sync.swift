@@ -737,8 +737,18 @@ struct SyncRun {
         var parts: [String] = []
         if !title.isEmpty { parts.append(title) }
         if let heading, !heading.isEmpty, heading != title { parts.append(heading) }
-        parts.append(text)
+        parts.append(text.contains(":: ") ? withoutOutlinerBookkeeping(text) : text)
         return parts.joined(separator: "\n")
+    }
+
+    /// `text` without the lines Logseq writes under a block for itself (`id:: 6501a3f2-…`, `collapsed::
+    /// true`): they say nothing about the block, and a UUID's pieces would take a good share of a short
+    /// block's vector. The stored chunk keeps them, so its lines still match the file.
+    static func withoutOutlinerBookkeeping(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            let content = line.drop { $0 == " " || $0 == "\t" }
+            return !(content.hasPrefix("id:: ") || content.hasPrefix("collapsed:: "))
+        }.joined(separator: "\n")
     }
 
     // MARK: - Rows

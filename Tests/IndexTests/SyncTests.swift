@@ -44,6 +44,13 @@ import Ingest
         #expect(try store.integrityCheck().isEmpty)
     }
 
+    @Test func logseqBlockBookkeepingIsNotEmbedded() {
+        let block = "- Call the plumber\n  id:: 6501a3f2-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n\t- about the boiler\n\t  collapsed:: true\n- rating:: 5"
+        #expect(SyncRun.embeddingText(title: "Home", heading: nil, text: block)
+            == "Home\n- Call the plumber\n\t- about the boiler\n- rating:: 5")
+        #expect(SyncRun.embeddingText(title: "Home", heading: "Home", text: "Plain text.") == "Home\nPlain text.")
+    }
+
     @Test func unchangedRerunReadsNothing() throws {
         let scratch = try Scratch()
         let store = try IndexStore(path: scratch.dbPath)
