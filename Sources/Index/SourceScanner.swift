@@ -41,8 +41,18 @@ struct SourceScanner {
 
     static let noteExtensions: Set<String> = ["md", "markdown"]
     static let messageExtensions: Set<String> = ["eml"]
-    /// Maildir++ folders whose mail was thrown away, not kept.
-    static let discardedMailFolders: Set<String> = [".trash", ".junk", ".spam", ".deleted messages", ".deleted items"]
+    /// Names of mail folders whose mail was thrown away, not kept.
+    static let discardedMailFolders: Set<String> = [
+        "trash", "bin", "junk", "spam", "deleted", "deleted messages", "deleted items", "junk e-mail", "junk email",
+    ]
+
+    /// Whether a Maildir or Maildir++ folder holds thrown-away mail, by its name: `Trash`, Gmail's
+    /// `[Gmail]/Spam` and `[Gmail]/Bin` as mbsync or offlineimap lay them out, `.INBOX.Trash`, Outlook's
+    /// `Deleted Items`. Maildir++ nests with dots, so the last part names the folder.
+    static func isDiscardedMailFolder(_ name: String) -> Bool {
+        let last = name.split(separator: ".").last.map(String.init) ?? name
+        return discardedMailFolders.contains(last.lowercased())
+    }
 
     /// What a file found in a folder is by its name, or nil when it is neither note nor message.
     private static func kind(ofFileNamed name: String, inMaildir: Bool) -> ScannedFile.Kind? {
@@ -136,7 +146,7 @@ struct SourceScanner {
                 }
                 let child = folder == "/" ? "/" + name : folder + "/" + name
                 if name.hasPrefix(".") {
-                    if name != ".", name != "..", !discardedMailFolders.contains(name.lowercased()) { dotFolders.append(child) }
+                    if name != ".", name != "..", !isDiscardedMailFolder(name) { dotFolders.append(child) }
                     continue
                 }
                 // A Maildir's tmp/ holds messages still being written.
@@ -149,6 +159,8 @@ struct SourceScanner {
                 }
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR:
+                    // Only a Maildir named Trash is thrown-away mail; a notes folder called "bin" is kept.
+                    if isDiscardedMailFolder(name), isMaildir(child) { continue }
                     let id = FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
                     if visited.insert(id).inserted { subfolders.append(child) }
                 case S_IFREG:

@@ -77,12 +77,12 @@ public struct Document: Sendable, Equatable {
 /// document or section. A hostile or broken file can make one megabytes long (a note that is a single
 /// `# ` line, a subject header without end), and repeating it per chunk would multiply the index by it,
 /// so labels are cut to a length no real title reaches.
-public enum ShortLabel {
-    public static let maxCharacters = 200
+enum ShortLabel {
+    static let maxCharacters = 200
 
     /// `text` itself when short enough; else its first `maxCharacters` characters, ended at a space when
     /// one is near, and an ellipsis.
-    public static func clipped(_ text: String) -> String {
+    static func clipped(_ text: String) -> String {
         guard text.count > maxCharacters else { return text }
         var head = text.prefix(maxCharacters)
         if let space = head.lastIndex(where: \.isWhitespace), head.distance(from: space, to: head.endIndex) < 40 {

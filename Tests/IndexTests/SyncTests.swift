@@ -376,26 +376,34 @@ private func maildirMessage(id: String, subject: String, inReplyTo: String? = ni
         try FileManager.default.createDirectory(atPath: scratch.path("home/Mail/.Sent/new"), withIntermediateDirectories: true)
         try scratch.write("home/Mail/.Trash/cur/1700000006.M1P1.host:2,S", maildirMessage(id: "m6@x.org", subject: "Spam", body: "deleted mail"))
         try FileManager.default.createDirectory(atPath: scratch.path("home/Mail/.Trash/new"), withIntermediateDirectories: true)
+        // Gmail through mbsync (`[Gmail]/Bin`) and a nested Maildir++ trash are thrown-away mail too.
+        try scratch.write("home/Gmail/[Gmail]/Bin/cur/1700000010.M1P1.host:2,S", maildirMessage(id: "g1@x.org", subject: "Binned", body: "binned gmail"))
+        try FileManager.default.createDirectory(atPath: scratch.path("home/Gmail/[Gmail]/Bin/new"), withIntermediateDirectories: true)
+        try scratch.write("home/Mail/.INBOX.Trash/cur/1700000011.M1P1.host:2,S", maildirMessage(id: "t1@x.org", subject: "Old", body: "nested trash"))
+        try FileManager.default.createDirectory(atPath: scratch.path("home/Mail/.INBOX.Trash/new"), withIntermediateDirectories: true)
+        try scratch.write("home/notes/bin/tools.md", note(title: "Tools", body: "The drill lives in the shed."))
         try scratch.write("home/notes/saved.eml", maildirMessage(id: "m7@x.org", subject: "Lease", body: "The lease runs to June."))
         try scratch.write("home/notes/broken.eml", "\u{1}\u{2}binary junk with no headers")
         try scratch.write("home/notes/todo.md", note(title: "Todo", body: "Book the boiler service."))
         let home = scratch.path("home")
 
         let first = try store.sync([home])
-        #expect(first.added == 5, "cur, new, .Sent, saved.eml and the note")
+        #expect(first.added == 6, "cur, new, .Sent, saved.eml and the two notes")
         #expect(first.failed.map(\.path) == [scratch.path("home/notes/broken.eml")])
         #expect(first.failed.first?.error.contains("not a mail message") == true)
         #expect(try store.status().mail == 4)
         #expect(try store.search(SearchQuery(text: "delivered")).isEmpty)
         #expect(try store.search(SearchQuery(text: "thrown away")).isEmpty)
         #expect(try store.search(SearchQuery(text: "deleted mail")).isEmpty)
+        #expect(try store.search(SearchQuery(text: "binned gmail")).isEmpty)
+        #expect(try store.search(SearchQuery(text: "nested trash")).isEmpty)
         let hit = try #require(try store.search(SearchQuery(text: "boiler service Friday", kind: .mail)).first { $0.messageID == "m1@x.org" })
         #expect(hit.path == scratch.path("home/Mail/cur/1700000001.M1P1.host:2,S"))
         #expect(hit.lineStart == 8, "the body's line in the message file, which has no From line")
         // The reply in .Sent joins the thread of the message in the inbox.
         #expect(try store.count("SELECT count(DISTINCT thread_id) FROM documents WHERE message_id IN ('m1@x.org', 'm5@x.org')") == 1)
 
-        #expect(try store.sync([home]).unchanged == 5)
+        #expect(try store.sync([home]).unchanged == 6)
 
         // Reading a message renames its file; moving it to Trash removes it from the index.
         try FileManager.default.moveItem(
@@ -407,7 +415,7 @@ private func maildirMessage(id: String, subject: String, inReplyTo: String? = ni
         let moved = try #require(try store.search(SearchQuery(text: "Dentist moved")).first)
         #expect(moved.path == scratch.path("home/Mail/cur/1700000002.M1P1.host:2,S"))
         #expect(try store.count("SELECT count(DISTINCT thread_id) FROM documents WHERE kind = 'mail'") == threads)
-        #expect(try store.sync([home]).unchanged == 5)
+        #expect(try store.sync([home]).unchanged == 6)
         try FileManager.default.moveItem(
             atPath: scratch.path("home/Mail/cur/1700000001.M1P1.host:2,S"),
             toPath: scratch.path("home/Mail/.Trash/cur/1700000001.M1P1.host:2,S"))
