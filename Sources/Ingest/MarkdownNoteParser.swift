@@ -21,7 +21,7 @@ public enum MarkdownNoteParser {
             let top = (0..<min(lines.count, 64)).lazy.map { String(decoding: lines.line($0), as: UTF8.self) }
             frontMatter = FrontMatter.pageProperties(top)
         }
-        let body = lines.join(bodyStartLine..<lines.count)
+        let body = EmbeddedData.withoutPayloads(lines.join(bodyStartLine..<lines.count))
         let scan = MarkdownScanner.scan(body)
 
         let fileName = (path as NSString).lastPathComponent

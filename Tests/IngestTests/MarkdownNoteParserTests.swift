@@ -144,6 +144,28 @@ import Testing
         #expect(try parse("Note: see below:: and more").title == "Some Note")
     }
 
+    @Test func pastedImagesAndDrawingsAreNotText() throws {
+        let image = String(repeating: "iVBORw0KGgoAAAANSUhEUgAA", count: 40_000)  // ~1 MB of base64
+        let doc = try parse("""
+            # Clipped article
+            Intro text. ![chart](data:image/png;base64,\(image)) after the image #clipped
+            A short one stays: data:text/plain;base64,SGk=
+            ```compressed-json
+            N4KAkARALgngDgUwgLgAQQQD6AHQ\(image)
+            N4KAkARALgngDgUwgLgAQQQD6AHQ
+            ```
+            Last line.
+            """)
+        let lines = doc.body.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 8, "every line keeps its number")
+        #expect(lines[1] == "Intro text. ![chart](data:image/png;base64,…) after the image #clipped")
+        #expect(lines[2] == "A short one stays: data:text/plain;base64,SGk=")
+        #expect(lines[3] == "```compressed-json" && lines[4].isEmpty && lines[5].isEmpty && lines[6] == "```")
+        #expect(lines[7] == "Last line.")
+        #expect(doc.tags == ["clipped"])
+        #expect(doc.body.utf8.count < 300)
+    }
+
     @Test func wikilinks() throws {
         let doc = try parse("""
             See [[Project Plan|the plan]] and [[Meeting Notes#Decisions]], [[ Spaced ]].
