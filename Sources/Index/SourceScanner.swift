@@ -39,7 +39,7 @@ struct SourceScanner {
         var unreadable: Set<String> = []
     }
 
-    static let noteExtensions: Set<String> = ["md", "markdown"]
+    static let noteExtensions: Set<String> = ["md", "markdown", "org"]
     static let messageExtensions: Set<String> = ["eml"]
     /// Names of mail folders whose mail was thrown away, not kept.
     static let discardedMailFolders: Set<String> = [

@@ -177,7 +177,7 @@ struct SyncRun {
 
     private mutating func syncNote(_ file: ScannedFile, record: SourceRecord?) throws {
         try syncSingleDocument(file, record: record, limit: Self.maxNoteBytes) { data, modified throws(IngestError) in
-            try MarkdownNoteParser.parse(data, path: file.path, modified: modified)
+            try NoteParser.parse(data, path: file.path, modified: modified)
         }
     }
 

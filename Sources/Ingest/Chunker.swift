@@ -103,7 +103,7 @@ public struct Chunker: Sendable {
                 text.append(Substring(line.text), sourceLine: document.bodyLineOffset + line.lineIndex, first: k == 0)
             }
         }
-        let sections = BlockParser.sections(text, markdown: document.kind == .note)
+        let sections = BlockParser.sections(text, syntax: document.kind == .note ? document.noteSyntax : nil)
         var out: [Chunk] = []
         for section in sections {
             var units: [Unit] = []
@@ -353,7 +353,11 @@ struct Section {
 
 /// Finds headings, fenced code blocks and paragraphs in the lines of a `ChunkText`.
 enum BlockParser {
-    static func sections(_ text: ChunkText, markdown: Bool) -> [Section] {
+    /// Sections by heading and the blocks in them; `syntax` nil reads plain text (mail), whose only
+    /// blocks are paragraphs.
+    static func sections(_ text: ChunkText, syntax: NoteSyntax?) -> [Section] {
+        let markdown = syntax == .markdown
+        let org = syntax == .org
         var sections: [Section] = [Section(headingPath: [], blocks: [])]
         var stack: [(level: Int, title: String)] = []
         var paragraphStart: Int?
@@ -383,6 +387,19 @@ enum BlockParser {
                 i = last + 1
                 continue
             }
+            if org, let end = orgBlockEnd(text, from: i) {
+                // #+begin_src … #+end_src (and example, quote blocks) stay whole, like fences.
+                closeParagraph(i - 1)
+                sections[sections.count - 1].blocks.append(Block(firstLine: i, lastLine: end))
+                i = end + 1
+                continue
+            }
+            if org, let heading = OrgHeading(String(decoding: line, as: UTF8.self)) {
+                closeParagraph(i - 1)
+                startSection(level: heading.level, title: heading.title, block: Block(firstLine: i, lastLine: i))
+                i += 1
+                continue
+            }
             if markdown, let (level, title) = atxHeading(line) {
                 closeParagraph(i - 1)
                 startSection(level: level, title: title, block: Block(firstLine: i, lastLine: i))
@@ -405,6 +422,20 @@ enum BlockParser {
         }
         closeParagraph(n - 1)
         return sections.filter { !$0.blocks.isEmpty }
+    }
+
+    /// The last line of an Org block opened at `start` (`#+begin_…` to `#+end_…`, any case), or nil when
+    /// no block opens there. An unclosed block runs to the end, as Org reads it.
+    private static func orgBlockEnd(_ text: ChunkText, from start: Int) -> Int? {
+        func starts(_ line: ArraySlice<UInt8>, with prefix: String) -> Bool {
+            let trimmed = line.drop(while: { $0 == 0x20 || $0 == 0x09 })
+            return trimmed.count >= prefix.utf8.count
+                && zip(trimmed, prefix.utf8).allSatisfy { a, b in a | 0x20 == b | 0x20 }
+        }
+        guard starts(text.line(start), with: "#+begin_") else { return nil }
+        var j = start + 1
+        while j < text.lines.count, !starts(text.line(j), with: "#+end_") { j += 1 }
+        return min(j, text.lines.count - 1)
     }
 
     private static func fenceOpening(_ line: ArraySlice<UInt8>) -> (char: UInt8, length: Int)? {

@@ -312,7 +312,10 @@ enum DateParsing {
            let d = num(8, 2), boundary(10) {
             return makeDate(year: y, month: m, day: d)
         }
-        if let m = num(4, 2), let d = num(6, 2), boundary(8) {
+        // 20240305, and the Zettelkasten and org-roam ids 202403051015 and 20240305101500.
+        if let m = num(4, 2), let d = num(6, 2),
+            boundary(8) || (num(8, 4) != nil && boundary(12)) || (num(8, 6) != nil && boundary(14))
+        {
             return makeDate(year: y, month: m, day: d)
         }
         return nil

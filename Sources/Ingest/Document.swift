@@ -45,13 +45,15 @@ public struct Document: Sendable, Equatable {
     /// The mail program filed the message as spam or trash (Gmail's labels in a Takeout mbox). Such mail
     /// is kept out of the index, as a Maildir's Trash and Junk folders are.
     public var isDiscarded: Bool
+    /// The markup of a note's body (Markdown or Org), which the chunker reads headings and blocks in.
+    public var noteSyntax: NoteSyntax
 
     public init(
         kind: DocumentKind, path: String, mboxOffset: Int64? = nil, mboxLength: Int64? = nil,
         messageID: String? = nil, references: [String] = [], title: String, from: String? = nil,
         to: [String] = [], date: Date? = nil, tags: [String] = [], links: [String] = [],
         aliases: [String] = [], attachments: [String] = [], body: String, bodyLineOffset: Int = 1,
-        isDiscarded: Bool = false
+        isDiscarded: Bool = false, noteSyntax: NoteSyntax = .markdown
     ) {
         self.kind = kind
         self.path = path
@@ -70,6 +72,7 @@ public struct Document: Sendable, Equatable {
         self.body = body
         self.bodyLineOffset = bodyLineOffset
         self.isDiscarded = isDiscarded
+        self.noteSyntax = noteSyntax
     }
 }
 

@@ -11,8 +11,8 @@ struct IndexCommand: AsyncParsableCommand {
         commandName: "index",
         abstract: "Index notes folders, mbox files and Maildirs; re-runs only read what changed.",
         discussion: """
-            Markdown notes (*.md, *.markdown) are found recursively in folders; any other file is read as an
-            mbox. Files that vanished from a given folder leave the index. Bad files are reported and skipped.
+            Markdown and Org notes (*.md, *.markdown, *.org) are found recursively in folders; any other file
+            is read as an mbox. Files that vanished from a given folder leave the index. Bad files are reported and skipped.
 
             Examples:
               assist index ~/notes ~/mail/inbox.mbox

@@ -44,6 +44,17 @@ import Ingest
         #expect(try store.integrityCheck().isEmpty)
     }
 
+    @Test func orgNotesIndexWithTheirHeadings() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("org/house.org", "#+TITLE: House\n#+FILETAGS: :home:\n\n* Boiler :heating:\nThe boiler is serviced every October.\n")
+        try scratch.write("org/house.org~", "an editor backup, not a note")
+        let report = try store.sync([scratch.path("org")])
+        #expect(report.added == 1 && report.failed.isEmpty)
+        let hit = try #require(try store.search(SearchQuery(text: "boiler serviced", tag: "heating")).first)
+        #expect(hit.title == "House" && hit.heading == "Boiler" && hit.lineStart == 4)
+    }
+
     @Test func logseqBlockBookkeepingIsNotEmbedded() {
         let block = "- Call the plumber\n  id:: 6501a3f2-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n\t- about the boiler\n\t  collapsed:: true\n- rating:: 5"
         #expect(SyncRun.embeddingText(title: "Home", heading: nil, text: block)

@@ -216,10 +216,46 @@ import Testing
         #expect(try parse("- item\n    # indented heading\n# Real").title == "Real")
     }
 
+    @Test func orgNotes() throws {
+        let org = """
+            #+TITLE: Garden plan
+            #+FILETAGS: :home:garden:
+            #+DATE: <2026-03-14 Sat>
+
+            * TODO [#A] Raised beds                                      :build:
+            Timber from [[file:suppliers.org][the suppliers note]] and [[Compost]].
+            See https://example.com and [[https://example.com/beds][a web page]].
+            ** Soil
+            #+begin_src shell
+            * not a heading inside a block
+            #+end_src
+            Mix in [[id:4f2a][an id link]].
+            """
+        let doc = try NoteParser.parse(Data(org.utf8), path: "/notes/garden.org", modified: modified)
+        #expect(doc.noteSyntax == .org)
+        #expect(doc.title == "Garden plan")
+        #expect(doc.tags == ["home", "garden", "build"])
+        #expect(doc.date == utc(2026, 3, 14))
+        #expect(doc.links == ["suppliers", "Compost"])
+        #expect(doc.bodyLineOffset == 1 && doc.body.hasPrefix("#+TITLE: Garden plan"))
+
+        let chunks = Chunker(counter: ApproximateTokenCounter(), maxTokens: 40, overlapTokens: 0).chunks(for: doc)
+        #expect(chunks.contains { $0.headingPath == ["Raised beds"] && $0.text.contains("Timber") && $0.lineStart == 5 })
+        #expect(chunks.contains { $0.headingPath == ["Raised beds", "Soil"] && $0.text.contains("* not a heading") })
+        #expect(!chunks.contains { $0.headingPath.contains("not a heading inside a block") })
+
+        // Without #+TITLE the first top heading names the note; org-roam's timestamped file names date it.
+        let roam = try NoteParser.parse(Data("* Meeting with Ana\nNotes.".utf8), path: "/roam/20260314101500-ana.org", modified: modified)
+        #expect(roam.title == "Meeting with Ana" && roam.date == utc(2026, 3, 14))
+        #expect(try NoteParser.parse(Data("* Not org".utf8), path: "/n/x.md", modified: modified).noteSyntax == .markdown)
+    }
+
     @Test func dateFromFileName() throws {
         #expect(try parse("x", path: "/daily/2024-03-05.md").date == utc(2024, 3, 5))
         #expect(try parse("x", path: "/daily/2024-03-05 standup.md").date == utc(2024, 3, 5))
         #expect(try parse("x", path: "/daily/20240305.md").date == utc(2024, 3, 5))
+        #expect(try parse("x", path: "/zk/202403051015 Idea.md").date == utc(2024, 3, 5))
+        #expect(try parse("x", path: "/zk/2024030510151.md").date == modified)
         #expect(try parse("x", path: "/daily/2024-13-45.md").date == modified)
         #expect(try parse("x", path: "/notes/idea.md").date == modified)
         #expect(try parse("---\ndate: 2023-01-02\n---\n", path: "/daily/2024-03-05.md").date == utc(2023, 1, 2))
