@@ -737,17 +737,20 @@ struct SyncRun {
         var parts: [String] = []
         if !title.isEmpty { parts.append(title) }
         if let heading, !heading.isEmpty, heading != title { parts.append(heading) }
-        parts.append(text.contains(":: ") ? withoutOutlinerBookkeeping(text) : text)
+        parts.append(text.contains(":: ") || text.contains(":ID:") ? withoutOutlinerBookkeeping(text) : text)
         return parts.joined(separator: "\n")
     }
 
-    /// `text` without the lines Logseq writes under a block for itself (`id:: 6501a3f2-…`, `collapsed::
-    /// true`): they say nothing about the block, and a UUID's pieces would take a good share of a short
-    /// block's vector. The stored chunk keeps them, so its lines still match the file.
+    /// `text` without the lines outliners write for themselves: Logseq's `id:: 6501a3f2-…` and
+    /// `collapsed:: true` under a block, org-roam's `:PROPERTIES:` drawer with an `:ID:`. They say nothing
+    /// about the text, and a UUID's pieces would take a good share of a short block's vector. The stored
+    /// chunk keeps them, so its lines still match the file.
     static func withoutOutlinerBookkeeping(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
             let content = line.drop { $0 == " " || $0 == "\t" }
-            return !(content.hasPrefix("id:: ") || content.hasPrefix("collapsed:: "))
+            if content.hasPrefix("id:: ") || content.hasPrefix("collapsed:: ") || content.hasPrefix(":ID:") { return false }
+            let bare = content.trimmingCharacters(in: .whitespaces)
+            return bare != ":PROPERTIES:" && bare != ":END:"
         }.joined(separator: "\n")
     }
 

@@ -36,6 +36,7 @@ public enum OrgNoteParser {
         var links: [String] = []
         var seenTags = Set<String>()
         var seenLinks = Set<String>()
+        var aliases: [String] = []
         func addTags(_ found: [String]) {
             for tag in found where !tag.isEmpty && seenTags.insert(tag.lowercased()).inserted { tags.append(tag) }
         }
@@ -52,6 +53,8 @@ public enum OrgNoteParser {
                 addTags(value.split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init))
             } else if let value = keyword("#+date:", in: trimmed, lower), date == nil {
                 date = parseDate(value)
+            } else if let value = keyword(":roam_aliases:", in: trimmed, lower) {
+                aliases += quotedWords(value)
             } else if let heading = OrgHeading(line) {
                 if firstHeading == nil, heading.level == 1 { firstHeading = heading.title }
                 addTags(heading.tags)
@@ -62,13 +65,32 @@ public enum OrgNoteParser {
         let baseName = (fileName as NSString).deletingPathExtension
         return Document(
             kind: .note, path: path, title: title ?? firstHeading ?? (baseName.isEmpty ? fileName : baseName),
-            date: date ?? DateParsing.dateInFileName(baseName) ?? modified, tags: tags, links: links, body: text,
-            bodyLineOffset: 1, noteSyntax: .org)
+            date: date ?? DateParsing.dateInFileName(baseName) ?? modified, tags: tags, links: links,
+            aliases: aliases, body: text, bodyLineOffset: 1, noteSyntax: .org)
     }
 
     private static func keyword(_ name: String, in line: String, _ lower: String) -> String? {
         guard lower.hasPrefix(name) else { return nil }
         return String(line.dropFirst(name.count)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// org-roam's alias list: words, or phrases in double quotes (`"Boiler notes" heating`).
+    private static func quotedWords(_ value: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var quoted = false
+        for character in value {
+            if character == "\"" {
+                if quoted, !current.isEmpty { words.append(current); current = "" }
+                quoted.toggle()
+            } else if character == " ", !quoted {
+                if !current.isEmpty { words.append(current); current = "" }
+            } else {
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
     }
 
     /// Org timestamps: `<2026-03-14 Sat>`, `[2026-03-14 Sat 10:00]`.

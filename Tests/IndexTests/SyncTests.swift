@@ -60,6 +60,8 @@ import Ingest
         #expect(SyncRun.embeddingText(title: "Home", heading: nil, text: block)
             == "Home\n- Call the plumber\n\t- about the boiler\n- rating:: 5")
         #expect(SyncRun.embeddingText(title: "Home", heading: "Home", text: "Plain text.") == "Home\nPlain text.")
+        let roam = ":PROPERTIES:\n:ID:       8f3c2a10-5b1e-4c2d-9e7f-0a1b2c3d4e5f\n:END:\n#+title: Boiler\nServiced in October."
+        #expect(SyncRun.embeddingText(title: "Boiler", heading: nil, text: roam) == "Boiler\n#+title: Boiler\nServiced in October.")
     }
 
     @Test func unchangedRerunReadsNothing() throws {

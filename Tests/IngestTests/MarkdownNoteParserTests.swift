@@ -245,8 +245,10 @@ import Testing
         #expect(!chunks.contains { $0.headingPath.contains("not a heading inside a block") })
 
         // Without #+TITLE the first top heading names the note; org-roam's timestamped file names date it.
-        let roam = try NoteParser.parse(Data("* Meeting with Ana\nNotes.".utf8), path: "/roam/20260314101500-ana.org", modified: modified)
+        let roamText = ":PROPERTIES:\n:ID: 8f3c2a10\n:ROAM_ALIASES: \"Ana Silva\" Ana\n:END:\n* Meeting with Ana\nNotes."
+        let roam = try NoteParser.parse(Data(roamText.utf8), path: "/roam/20260314101500-ana.org", modified: modified)
         #expect(roam.title == "Meeting with Ana" && roam.date == utc(2026, 3, 14))
+        #expect(roam.aliases == ["Ana Silva", "Ana"])
         #expect(try NoteParser.parse(Data("* Not org".utf8), path: "/n/x.md", modified: modified).noteSyntax == .markdown)
     }
 
