@@ -394,7 +394,7 @@ enum BlockParser {
                 i = end + 1
                 continue
             }
-            if org, let heading = OrgHeading(String(decoding: line, as: UTF8.self)) {
+            if org, line.first == 0x2A, let heading = OrgHeading(String(decoding: line, as: UTF8.self)) {
                 closeParagraph(i - 1)
                 startSection(level: heading.level, title: heading.title, block: Block(firstLine: i, lastLine: i))
                 i += 1
@@ -438,7 +438,8 @@ enum BlockParser {
         return min(j, text.lines.count - 1)
     }
 
-    private static func fenceOpening(_ line: ArraySlice<UInt8>) -> (char: UInt8, length: Int)? {
+    /// A code fence opened by `line` (three or more backticks or tildes after at most three spaces).
+    static func fenceOpening(_ line: ArraySlice<UInt8>) -> (char: UInt8, length: Int)? {
         var l = line.drop(while: { $0 == 0x20 })
         guard line.count - l.count <= 3, let c = l.first, c == 0x60 || c == 0x7E else { return nil }
         var run = 0
@@ -448,7 +449,7 @@ enum BlockParser {
         return (c, run)
     }
 
-    private static func isFenceClosing(_ line: ArraySlice<UInt8>, _ fence: (char: UInt8, length: Int)) -> Bool {
+    static func isFenceClosing(_ line: ArraySlice<UInt8>, _ fence: (char: UInt8, length: Int)) -> Bool {
         var l = line.drop(while: { $0 == 0x20 })
         guard line.count - l.count <= 3 else { return false }
         var run = 0

@@ -18,36 +18,29 @@ enum EmbeddedData {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var lineStart = 0
-        var insideDrawing = false
+        var drawing: (char: UInt8, length: Int)?
         while lineStart < bytes.count {
             var lineEnd = lineStart
             while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
             let line = bytes[lineStart..<lineEnd]
-            if let fence = fenceMarker(line) {
-                if insideDrawing {
-                    insideDrawing = false
-                } else if line.dropFirst(fence).starts(with: Array("compressed-json".utf8)) {
-                    insideDrawing = true
+            // Fences are read as the chunker reads them, so the emptied lines are one block there too.
+            if let fence = drawing {
+                if BlockParser.isFenceClosing(line, fence) {
+                    drawing = nil
                     out.append(contentsOf: line)
-                    if lineEnd < bytes.count { out.append(0x0A) }
-                    lineStart = lineEnd + 1
-                    continue
                 }
+            } else if let fence = BlockParser.fenceOpening(line),
+                line.drop(while: { $0 == 0x20 }).dropFirst(fence.length).starts(with: Array("compressed-json".utf8))
+            {
+                drawing = fence
+                out.append(contentsOf: line)
+            } else {
+                appendCuttingPayloads(line, to: &out)
             }
-            if !insideDrawing { appendCuttingPayloads(line, to: &out) }
             if lineEnd < bytes.count { out.append(0x0A) }
             lineStart = lineEnd + 1
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The length of a code fence's marker (three or more backticks or tildes after at most three
-    /// spaces), or nil when the line opens or closes no fence.
-    private static func fenceMarker(_ line: ArraySlice<UInt8>) -> Int? {
-        let indent = line.prefix { $0 == 0x20 }.count
-        guard indent <= 3, let mark = line.dropFirst(indent).first, mark == 0x60 || mark == 0x7E else { return nil }
-        let run = line.dropFirst(indent).prefix { $0 == mark }.count
-        return run >= 3 ? indent + run : nil
     }
 
     private static let base64Marker = Array(";base64,".utf8)
