@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
+#define AVX2 __attribute__((target("avx2,fma")))
 #endif
 
 enum { NR = 32, MR = 8 };
@@ -21,6 +22,7 @@ int bert_best_isa(void) {
         if (__builtin_cpu_supports("avx512bf16")) return BERT_ISA_AVX512_BF16;
         return BERT_ISA_AVX512;
     }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BERT_ISA_AVX2;
 #endif
     return BERT_ISA_PORTABLE;
 }
@@ -415,6 +417,194 @@ AVX512BF16 static void gemm_bf16_avx512(const float *x, int m, int k, const uint
     }
 }
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* AVX2 paths: the same packed panels, read as two halves of 16 columns. With 16 vector registers the tile
+ * is 6 rows × 16 columns (12 accumulators, two weight vectors, one broadcast), as in BLIS's Haswell kernel. */
+
+enum { MR2 = 6 };
+
+/* e^x, as exp512: 2^n · P(r); 2^n is built in the exponent bits, so x is clamped to where n fits. */
+AVX2 static inline __m256 exp256(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+/* GELU with the same erf approximation as gelu512. */
+AVX2 static inline __m256 gelu256(__m256 x) {
+    __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f));
+    __m256 signmask = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    __m256 a = _mm256_andnot_ps(signmask, z);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(a, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+    __m256 poly = _mm256_set1_ps(1.061405429f);
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
+    poly = _mm256_mul_ps(poly, t);
+    __m256 e = exp256(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), a));
+    __m256 erf = _mm256_or_ps(_mm256_fnmadd_ps(poly, e, _mm256_set1_ps(1.0f)), _mm256_and_ps(z, signmask));
+    return _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), _mm256_add_ps(erf, _mm256_set1_ps(1.0f)));
+}
+
+/* Stores 16 columns of one row (fewer when `cols` < 16) after bias and GELU. */
+AVX2 static inline void store_row16(__m256 v0, __m256 v1, float *y, int cols, const float *bias, int gelu) {
+    if (bias) {
+        if (cols >= 16) {
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(bias));
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(bias + 8));
+        } else {
+            float b[16] = {0};
+            memcpy(b, bias, (size_t)cols * sizeof(float));
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(b));
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(b + 8));
+        }
+    }
+    if (gelu) {
+        v0 = gelu256(v0);
+        v1 = gelu256(v1);
+    }
+    if (cols >= 16) {
+        _mm256_storeu_ps(y, v0);
+        _mm256_storeu_ps(y + 8, v1);
+    } else {
+        float out[16];
+        _mm256_storeu_ps(out, v0);
+        _mm256_storeu_ps(out + 8, v1);
+        memcpy(y, out, (size_t)cols * sizeof(float));
+    }
+}
+
+/* One MR2×16 tile (columns `half`·16 … of a 32-wide panel) over the whole k. */
+AVX2 static inline __attribute__((always_inline)) void tile_f32_avx2(const float *a, int lda, const float *panel, int k,
+                                                                     __m256 acc[MR2][2]) {
+    for (int i = 0; i < MR2; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int kk = 0; kk < k; kk++) {
+        __m256 b0 = _mm256_loadu_ps(panel + (size_t)kk * NR);
+        __m256 b1 = _mm256_loadu_ps(panel + (size_t)kk * NR + 8);
+        for (int i = 0; i < MR2; i++) {
+            __m256 av = _mm256_broadcast_ss(a + (size_t)i * lda + kk);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+}
+
+/* As gemm_f32_strided, with the AVX2 tile. Returns 0 when out of memory. */
+AVX2 static int gemm_f32_strided_avx2(const float *a, int lda, int m, int k, const float *packed, int n,
+                                      const float *bias, float *y, int ldy, int gelu) {
+    int block = row_block(k) / MR2 * MR2;
+    if (block < MR2) block = MR2;
+    float *tail = NULL;
+    int full = m / MR2 * MR2;
+    if (full < m) {
+        tail = calloc((size_t)MR2 * (k > 0 ? k : 1), sizeof(float));
+        if (!tail) return 0;
+        for (int r = 0; r < m - full; r++) memcpy(tail + (size_t)r * k, a + (size_t)(full + r) * lda, (size_t)k * sizeof(float));
+    }
+    for (int m0 = 0; m0 < m; m0 += block) {
+        int m1 = m0 + block < m ? m0 + block : m;
+        for (int p = 0; p < panels(n); p++) {
+            const float *panel = packed + (size_t)p * k * NR;
+            int cols = n - p * NR < NR ? n - p * NR : NR;
+            for (int half = 0; half < 2 && half * 16 < cols; half++) {
+                int halfCols = cols - half * 16 < 16 ? cols - half * 16 : 16;
+                const float *pb = bias ? bias + p * NR + half * 16 : NULL;
+                for (int i = m0; i < m1; i += MR2) {
+                    int rows = m1 - i < MR2 ? m1 - i : MR2;
+                    const float *rowsA = rows < MR2 ? tail : a + (size_t)i * lda;
+                    int stride = rows < MR2 ? k : lda;
+                    __m256 acc[MR2][2];
+                    tile_f32_avx2(rowsA, stride, panel + half * 16, k, acc);
+                    for (int r = 0; r < rows; r++)
+                        store_row16(acc[r][0], acc[r][1], y + (size_t)(i + r) * ldy + p * NR + half * 16, halfCols, pb, gelu);
+                }
+            }
+        }
+    }
+    free(tail);
+    return 1;
+}
+
+AVX2 static void gemm_f32_avx2(const float *x, int m, int k, const float *packed, int n, const float *bias,
+                               float *y, int gelu) {
+    if (!gemm_f32_strided_avx2(x, k, m, k, packed, n, bias, y, n, gelu)) gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
+}
+
+/* Softmax of one score row in place. */
+AVX2 static void softmax_row_avx2(float *row, int count) {
+    float best = -INFINITY;
+    for (int j = 0; j < count; j++) best = row[j] > best ? row[j] : best;
+    __m256 top = _mm256_set1_ps(best);
+    __m256 total = _mm256_setzero_ps();
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(row + j), top));
+        total = _mm256_add_ps(total, e);
+        _mm256_storeu_ps(row + j, e);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, total);
+    float sum = lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+    for (; j < count; j++) {
+        row[j] = expf(row[j] - best);
+        sum += row[j];
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / sum);
+    for (j = 0; j + 8 <= count; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
+    for (; j < count; j++) row[j] *= 1.0f / sum;
+}
+
+/* attention_avx512's two GEMMs per head on the AVX2 kernel. */
+AVX2 static int attention_avx2(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch) {
+    int dh = hidden / heads;
+    int keyPanels = panels(tokens);
+    int width = keyPanels * NR;
+    float *kpanel = scratch;
+    float *scores = kpanel + (size_t)keyPanels * dh * NR;
+    float *vpanel = scores + (size_t)tokens * width;
+    float scale = 1.0f / sqrtf((float)dh);
+    size_t stride = (size_t)3 * hidden;
+    for (int h = 0; h < heads; h++) {
+        const float *q = qkv + h * dh;
+        const float *key = qkv + hidden + h * dh;
+        const float *value = qkv + 2 * hidden + h * dh;
+        for (int p = 0; p < keyPanels; p++) {
+            float *panel = kpanel + (size_t)p * dh * NR;
+            for (int j = 0; j < NR; j++) {
+                int t = p * NR + j;
+                for (int c = 0; c < dh; c++) panel[(size_t)c * NR + j] = t < tokens ? key[t * stride + c] * scale : 0.0f;
+            }
+        }
+        if (!gemm_f32_strided_avx2(q, (int)stride, tokens, dh, kpanel, tokens, NULL, scores, width, 0)) return 0;
+        for (int i = 0; i < tokens; i++) softmax_row_avx2(scores + (size_t)i * width, tokens);
+        for (int p = 0; p < panels(dh); p++) {
+            float *panel = vpanel + (size_t)p * tokens * NR;
+            for (int t = 0; t < tokens; t++) {
+                for (int j = 0; j < NR; j++) {
+                    int c = p * NR + j;
+                    panel[(size_t)t * NR + j] = c < dh ? value[t * stride + c] : 0.0f;
+                }
+            }
+        }
+        if (!gemm_f32_strided_avx2(scores, width, tokens, tokens, vpanel, dh, NULL, out + h * dh, hidden, 0)) return 0;
+    }
+    return 1;
+}
+
 #endif
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -425,6 +615,10 @@ void bert_gemm_f32(const float *x, int m, int k, const float *packed, int n, con
 #if BERT_X86
     if (isa >= BERT_ISA_AVX512) {
         gemm_f32_avx512(x, m, k, packed, n, bias, y, gelu);
+        return;
+    }
+    if (isa >= BERT_ISA_AVX2) {
+        gemm_f32_avx2(x, m, k, packed, n, bias, y, gelu);
         return;
     }
 #endif
@@ -467,6 +661,7 @@ size_t bert_attention_scratch_count(int tokens, int head_dim) {
 void bert_attention(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch, int isa) {
 #if BERT_X86
     if (isa >= BERT_ISA_AVX512 && attention_avx512(qkv, tokens, hidden, heads, out, scratch)) return;
+    if (isa == BERT_ISA_AVX2 && attention_avx2(qkv, tokens, hidden, heads, out, scratch)) return;
 #endif
     (void)isa;
     attention_portable(qkv, tokens, hidden, heads, out, scratch);

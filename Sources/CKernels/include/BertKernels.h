@@ -6,7 +6,7 @@
 
 /* Compute kernels for the BERT embedder: packed GEMM with fused bias/GELU, residual + LayerNorm, and
  * per-sequence multi-head attention. Each entry point picks the widest instruction set the running CPU
- * supports (AVX-512 with BF16 dot products, AVX-512, or portable C), so the binary runs anywhere.
+ * supports (AVX-512 with BF16 dot products, AVX-512, AVX2 with FMA, or portable C), so the binary runs anywhere.
  *
  * Why C and not Swift (measured on the 2-core AVX-512 EPYC, 1024×384 · 384×1152 GEMM, same 8×32 register
  * tile and packing, GFLOP per CPU-second): Swift SIMD16<Float> at the default target 27-29 (mul+add on
@@ -17,8 +17,9 @@
 /* Instruction sets, widest last. */
 enum {
     BERT_ISA_PORTABLE = 0,
-    BERT_ISA_AVX512 = 1,
-    BERT_ISA_AVX512_BF16 = 2,
+    BERT_ISA_AVX2 = 1,
+    BERT_ISA_AVX512 = 2,
+    BERT_ISA_AVX512_BF16 = 3,
 };
 
 /* The widest instruction set this CPU (and OS) supports. */
