@@ -17,10 +17,9 @@ public struct ContextItem: Sendable, Equatable {
         self.text = text ?? hit.text
     }
 
-    /// The date the chunk speaks for: its section's dated heading in a dated log, else the document's date.
-    public var date: Date? {
-        SectionDate.from(heading: hit.heading) ?? hit.date
-    }
+    /// The date the chunk speaks for (`SearchHit.contentDate`): the model is told which source is the
+    /// latest word, and a note copied today is not.
+    public var date: Date? { hit.contentDate }
 
     /// The fenced block for the prompt: a header line with id, date first (so the model sees which source is
     /// newest), kind and origin; the neutralized text with instruction-like sentences withheld; a closing line.

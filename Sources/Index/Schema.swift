@@ -12,6 +12,9 @@ enum Schema {
         migrator.registerMigration("v2: sources of kind 'message' (Maildir entries, .eml files)") { db in
             try db.execute(sql: version2)
         }
+        migrator.registerMigration("v3: documents.date_is_file_time") { db in
+            try db.execute(sql: version3)
+        }
         return migrator
     }
 
@@ -158,5 +161,14 @@ enum Schema {
             tail_length, complete FROM sources;
         DROP TABLE sources;
         ALTER TABLE sources_v2 RENAME TO sources;
+        """
+
+    /// Which note dates are only the file's modification time (`Document.dateIsFileTime`). An existing index
+    /// learns it from the stored values: such a date was stored as the file's mtime, so the two are equal
+    /// unless the file was touched since without changing.
+    private static let version3 = """
+        ALTER TABLE documents ADD COLUMN date_is_file_time INTEGER NOT NULL DEFAULT 0;
+        UPDATE documents SET date_is_file_time = 1
+            WHERE kind = 'note' AND date IS NOT NULL AND mtime IS NOT NULL AND abs(date - mtime / 1e9) < 0.001;
         """
 }

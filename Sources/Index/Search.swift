@@ -242,12 +242,11 @@ extension IndexStore {
             if let document = documentOf[id] { headDocuments.insert(document) }
         }
         let head = topical.filter { documentOf[$0].map(headDocuments.contains) ?? false }
-        // The date each head chunk speaks for: its section's dated heading in a dated log ("Decision log >
-        // 2026-09-09 — Drop CouchDB"), else its document's date. A log kept in one note carries a single
-        // file date, and its newest entry should count as new. Read only when the time words need it.
+        // The date each head chunk speaks for (`SearchHit.contentDate`), read only when the time words
+        // need it. Chunks without one (a note whose only date is its file's) rank last by date.
         let chunkDate: [Int64: Double] = dateOrder == nil && filters.preferredRange == nil ? [:] : head.reduce(into: [:]) {
             guard let row = rows[$1] else { return }
-            $0[$1] = SectionDate.from(heading: row.heading).map(\.timeIntervalSince1970) ?? row.date
+            $0[$1] = SectionDate.from(heading: row.heading).map(\.timeIntervalSince1970) ?? (row.dateIsFileTime ? nil : row.date)
         }
         if let dateOrder {
             // Recency (or its reverse) as one more ranked list: newer ranks higher, and chunks of one date
@@ -422,6 +421,7 @@ extension IndexStore {
         var title: String
         var from: String?
         var date: Double?
+        var dateIsFileTime: Bool
         var score: Double = 0
     }
 
@@ -435,7 +435,7 @@ extension IndexStore {
                     db,
                     sql: """
                         SELECT c.id, c.document_id, c.ordinal, c.text, c.heading, c.line_start, c.line_end, c.text_hash,
-                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date
+                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date, d.date_is_file_time
                         FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(marks))
                         """,
                     arguments: StatementArguments(slice))
@@ -445,7 +445,8 @@ extension IndexStore {
                         chunkID: id, documentID: row["document_id"], ordinal: row["ordinal"], text: row["text"],
                         heading: row["heading"], lineStart: row["line_start"], lineEnd: row["line_end"],
                         textHash: row["text_hash"], kind: DocumentKind(rawValue: row["kind"]) ?? .note, path: row["path"],
-                        messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"])
+                        messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"],
+                        dateIsFileTime: row["date_is_file_time"])
                 }
             }
             return rows
@@ -470,7 +471,8 @@ extension IndexStore {
         return SearchHit(
             chunkID: row.chunkID, documentID: row.documentID, score: row.score, kind: row.kind, path: row.path,
             lineStart: row.lineStart, lineEnd: lineEnd, messageID: row.messageID, title: row.title, from: row.from,
-            date: row.date.map { Date(timeIntervalSince1970: $0) }, heading: row.heading, text: text)
+            date: row.date.map { Date(timeIntervalSince1970: $0) }, heading: row.heading, text: text,
+            dateIsFileTime: row.dateIsFileTime)
     }
 
     static func endsMidThought(_ text: String) -> Bool {

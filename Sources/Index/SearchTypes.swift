@@ -46,6 +46,8 @@ public struct SearchHit: Sendable, Equatable {
     public var title: String
     public var from: String?
     public var date: Date?
+    /// `date` is only the note file's modification time (`Document.dateIsFileTime`).
+    public var dateIsFileTime: Bool = false
     /// Heading path joined with " > " (notes).
     public var heading: String?
     public var text: String
@@ -58,10 +60,18 @@ public struct SearchHit: Sendable, Equatable {
     /// searches and for every other document.
     public var firstForEveryRetriever: Bool = false
 
+    /// The date the chunk speaks for: its section's dated heading in a dated log ("Decision log >
+    /// 2026-09-09 — Drop CouchDB"), else its document's stated date. A log kept in one note carries a single
+    /// date, and its newest entry should count as new; a file time says when the file was last written,
+    /// not when what it says was true.
+    public var contentDate: Date? {
+        SectionDate.from(heading: heading) ?? (dateIsFileTime ? nil : date)
+    }
+
     public init(
         chunkID: Int64, documentID: Int64, score: Double, kind: DocumentKind, path: String, lineStart: Int,
         lineEnd: Int, messageID: String?, title: String, from: String?, date: Date?, heading: String?, text: String,
-        similarity: Double? = nil
+        similarity: Double? = nil, dateIsFileTime: Bool = false
     ) {
         self.chunkID = chunkID
         self.documentID = documentID
@@ -74,6 +84,7 @@ public struct SearchHit: Sendable, Equatable {
         self.title = title
         self.from = from
         self.date = date
+        self.dateIsFileTime = dateIsFileTime
         self.heading = heading
         self.text = text
         self.similarity = similarity

@@ -760,12 +760,14 @@ struct SyncRun {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO documents(kind, path, mbox_offset, mbox_length, message_id, title, from_addr, to_addrs,
-                    date, tags, links, aliases, attachments, "references", body, content_hash, mtime, size, line_offset)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    date, date_is_file_time, tags, links, aliases, attachments, "references", body, content_hash, mtime,
+                    size, line_offset)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let arguments: [(any DatabaseValueConvertible)?] = [
             document.kind.rawValue, document.path, document.mboxOffset, document.mboxLength, document.messageID,
             document.title, document.from, JSONList.encode(document.to), document.date?.timeIntervalSince1970,
+            document.dateIsFileTime,
             JSONList.encode(document.tags), JSONList.encode(document.links), JSONList.encode(document.aliases),
             JSONList.encode(document.attachments), JSONList.encode(document.references), document.body, contentHash,
             mtime, size, document.bodyLineOffset,

@@ -30,6 +30,10 @@ public struct Document: Sendable, Equatable {
     public var to: [String]
     /// The document's date: front matter, daily-note file name or mtime for notes; Date header for mail.
     public var date: Date?
+    /// `date` is the file's modification time: nothing in the note states a date. It still places the note
+    /// in time for "since last week", but says little about when its content was true (a copy, a clone, a
+    /// sync or a restore from backup resets it), so search does not rank by it.
+    public var dateIsFileTime: Bool
     /// `#tags` and front-matter tags, without the `#`.
     public var tags: [String]
     /// `[[wikilink]]` targets (notes only).
@@ -51,7 +55,7 @@ public struct Document: Sendable, Equatable {
     public init(
         kind: DocumentKind, path: String, mboxOffset: Int64? = nil, mboxLength: Int64? = nil,
         messageID: String? = nil, references: [String] = [], title: String, from: String? = nil,
-        to: [String] = [], date: Date? = nil, tags: [String] = [], links: [String] = [],
+        to: [String] = [], date: Date? = nil, dateIsFileTime: Bool = false, tags: [String] = [], links: [String] = [],
         aliases: [String] = [], attachments: [String] = [], body: String, bodyLineOffset: Int = 1,
         isDiscarded: Bool = false, noteSyntax: NoteSyntax = .markdown
     ) {
@@ -65,6 +69,7 @@ public struct Document: Sendable, Equatable {
         self.from = from
         self.to = to
         self.date = date
+        self.dateIsFileTime = dateIsFileTime
         self.tags = tags
         self.links = links
         self.aliases = aliases

@@ -33,10 +33,11 @@ public enum MarkdownNoteParser {
         for tag in frontMatter.tags + scan.tags where seenTags.insert(tag.lowercased()).inserted {
             tags.append(tag)
         }
-        let date = frontMatter.date ?? DateParsing.dateInFileName(baseName) ?? modified
+        let statedDate = frontMatter.date ?? DateParsing.dateInFileName(baseName)
 
         return Document(
-            kind: .note, path: path, title: title, date: date, tags: tags, links: scan.links,
+            kind: .note, path: path, title: title, date: statedDate ?? modified, dateIsFileTime: statedDate == nil,
+            tags: tags, links: scan.links,
             aliases: frontMatter.aliases, body: body, bodyLineOffset: bodyStartLine + 1)
     }
 

@@ -63,9 +63,10 @@ public enum OrgNoteParser {
         }
         let fileName = (path as NSString).lastPathComponent
         let baseName = (fileName as NSString).deletingPathExtension
+        let statedDate = date ?? DateParsing.dateInFileName(baseName)
         return Document(
             kind: .note, path: path, title: title ?? firstHeading ?? (baseName.isEmpty ? fileName : baseName),
-            date: date ?? DateParsing.dateInFileName(baseName) ?? modified, tags: tags, links: links,
+            date: statedDate ?? modified, dateIsFileTime: statedDate == nil, tags: tags, links: links,
             aliases: aliases, body: text, bodyLineOffset: 1, noteSyntax: .org)
     }
 

@@ -304,6 +304,24 @@ import Ingest
         #expect(newer != nil && older != nil && newer! < older!, "\(latest)")
     }
 
+    @Test func aNoteDatedOnlyByItsFileDoesNotCountAsNew() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        // The undated note was written (copied, cloned) just now and says more about kilns; the dated one
+        // holds the newer decision.
+        try scratch.write("notes/kiln.md", "# Kiln\n\nThe kiln plan: buy the gas kiln, kiln shelves, kiln wash.\n")
+        try scratch.write("notes/kiln-lease.md", note(title: "Kiln lease", date: "2026-06-01", body: "We lease an electric kiln instead."))
+        #expect(try store.sync([scratch.path("notes")]).failed.isEmpty)
+        let now = Date().addingTimeInterval(86_400)
+        let plain = try store.search(SearchQuery(text: "kiln"), mode: .bm25, now: now)
+        #expect(plain.first?.title == "Kiln")
+        let undated = try #require(plain.first)
+        #expect(undated.dateIsFileTime && undated.date != nil && undated.contentDate == nil)
+        let latest = try store.search(SearchQuery(text: "latest kiln"), mode: .bm25, now: now)
+        #expect(latest.map(\.title) == ["Kiln lease", "Kiln"])
+        #expect(latest.first?.contentDate == latest.first?.date)
+    }
+
     @Test func hitsCarryCitations() throws {
         let (scratch, store) = try populated()
         let hit = try #require(try store.search(SearchQuery(text: "lease")).first)

@@ -25,7 +25,7 @@ import Testing
         _ = try IndexStore(path: scratch.dbPath)
         let again = try IndexStore(path: scratch.dbPath)
         let applied = try again.count("SELECT count(*) FROM grdb_migrations")
-        #expect(applied == 2)
+        #expect(applied == 3)
         #expect(try again.status().chunks == 0)
         #expect(try again.integrityCheck().isEmpty)
     }
@@ -44,12 +44,32 @@ import Testing
         try old.close()
 
         let store = try IndexStore(path: scratch.dbPath)
-        #expect(try store.count("SELECT count(*) FROM grdb_migrations") == 2)
+        #expect(try store.count("SELECT count(*) FROM grdb_migrations") == 3)
         #expect(try store.count("SELECT count(*) FROM sources WHERE path = '/notes/a.md' AND kind = 'note'") == 1)
         try store.pool.write { db in
             try db.execute(sql: "INSERT INTO sources(path, kind, size, mtime) VALUES ('/m/cur/1', 'message', 10, 1)")
         }
         #expect(try store.integrityCheck().isEmpty)
+    }
+
+    @Test func anIndexFromBeforeFileTimeDatesLearnsWhichNotesHaveThem() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path("db"), withIntermediateDirectories: true)
+        let old = try DatabaseQueue(path: scratch.dbPath)
+        try Schema.migrator.migrate(old, upTo: "v2: sources of kind 'message' (Maildir entries, .eml files)")
+        try old.write { db in
+            // A note dated by its file (date = mtime), one with a stated date, and a message.
+            for (kind, date, mtime) in [("note", 1_790_000_000.25, 1_790_000_000_250_000_000), ("note", 1_780_000_000.0, 1_790_000_000_000_000_000), ("mail", 1_790_000_000.0, nil)] as [(String, Double, Int64?)] {
+                try db.execute(
+                    sql: "INSERT INTO documents(kind, path, title, date, body, content_hash, mtime) VALUES (?, '/x', 't', ?, 'b', 'h', ?)",
+                    arguments: [kind, date, mtime])
+            }
+        }
+        try old.close()
+
+        let store = try IndexStore(path: scratch.dbPath)
+        #expect(try store.count("SELECT count(*) FROM documents WHERE date_is_file_time = 1") == 1)
+        #expect(try store.count("SELECT count(*) FROM documents WHERE date_is_file_time = 1 AND date = 1790000000.25") == 1)
     }
 
     @Test func missingIndexWithoutCreateSaysHowToBuildOne() throws {

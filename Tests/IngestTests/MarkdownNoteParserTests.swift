@@ -261,6 +261,12 @@ import Testing
         #expect(try parse("x", path: "/daily/2024-13-45.md").date == modified)
         #expect(try parse("x", path: "/notes/idea.md").date == modified)
         #expect(try parse("---\ndate: 2023-01-02\n---\n", path: "/daily/2024-03-05.md").date == utc(2023, 1, 2))
+        // Only the fallback is the file's time; a date in the name or the front matter is stated.
+        #expect(try parse("x", path: "/notes/idea.md").dateIsFileTime)
+        #expect(try !parse("x", path: "/daily/2024-03-05.md").dateIsFileTime)
+        #expect(try !parse("---\ndate: 2023-01-02\n---\n", path: "/notes/idea.md").dateIsFileTime)
+        #expect(try NoteParser.parse(Data("* x".utf8), path: "/n/x.org", modified: modified).dateIsFileTime)
+        #expect(try !NoteParser.parse(Data("#+DATE: 2024-03-05\n".utf8), path: "/n/x.org", modified: modified).dateIsFileTime)
     }
 
     @Test func binaryAndEncodingErrors() {
