@@ -308,65 +308,29 @@ AVX512 static void layernorm_avx512(float *x, const float *residual, const float
     }
 }
 
-/* Per head, two small GEMMs on the packed-panel kernel: scores = Q·Kᵀ (K packed as the weight panels),
- * a row softmax, then context = P·V (V packed likewise). Scratch layout: K panels, scores, V panels. */
-AVX512 static int attention_avx512(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch) {
-    int dh = hidden / heads;
-    int keyPanels = panels(tokens);
-    int width = keyPanels * NR; /* row stride of the score matrix */
-    float *kpanel = scratch;
-    float *scores = kpanel + (size_t)keyPanels * dh * NR;
-    float *vpanel = scores + (size_t)tokens * width;
-    float scale = 1.0f / sqrtf((float)dh);
-    size_t stride = (size_t)3 * hidden;
-    for (int h = 0; h < heads; h++) {
-        const float *q = qkv + h * dh;
-        const float *key = qkv + hidden + h * dh;
-        const float *value = qkv + 2 * hidden + h * dh;
-        for (int p = 0; p < keyPanels; p++) {
-            float *panel = kpanel + (size_t)p * dh * NR;
-            for (int j = 0; j < NR; j++) {
-                int t = p * NR + j;
-                for (int c = 0; c < dh; c++) panel[(size_t)c * NR + j] = t < tokens ? key[t * stride + c] * scale : 0.0f;
-            }
-        }
-        if (!gemm_f32_strided(q, (int)stride, tokens, dh, kpanel, tokens, NULL, scores, width, 0)) return 0;
-        for (int i = 0; i < tokens; i++) {
-            float *row = scores + (size_t)i * width;
-            __m512 best = _mm512_set1_ps(-INFINITY);
-            for (int j = 0; j < tokens; j += 16) {
-                int left = tokens - j;
-                __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-                best = _mm512_mask_max_ps(best, valid, best, _mm512_maskz_loadu_ps(valid, row + j));
-            }
-            __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
-            __m512 total = _mm512_setzero_ps();
-            for (int j = 0; j < tokens; j += 16) {
-                int left = tokens - j;
-                __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-                __m512 e = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + j), top)));
-                total = _mm512_add_ps(total, e);
-                _mm512_mask_storeu_ps(row + j, valid, e);
-            }
-            __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
-            for (int j = 0; j < tokens; j += 16) {
-                int left = tokens - j;
-                __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-                _mm512_mask_storeu_ps(row + j, valid, _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, row + j), inv));
-            }
-        }
-        for (int p = 0; p < panels(dh); p++) {
-            float *panel = vpanel + (size_t)p * tokens * NR;
-            for (int t = 0; t < tokens; t++) {
-                for (int j = 0; j < NR; j++) {
-                    int c = p * NR + j;
-                    panel[(size_t)t * NR + j] = c < dh ? value[t * stride + c] : 0.0f;
-                }
-            }
-        }
-        if (!gemm_f32_strided(scores, width, tokens, tokens, vpanel, dh, NULL, out + h * dh, hidden, 0)) return 0;
+/* Softmax of one score row in place. */
+AVX512 static void softmax_row_avx512(float *row, int count) {
+    __m512 best = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < count; j += 16) {
+        int left = count - j;
+        __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        best = _mm512_mask_max_ps(best, valid, best, _mm512_maskz_loadu_ps(valid, row + j));
     }
-    return 1;
+    __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
+    __m512 total = _mm512_setzero_ps();
+    for (int j = 0; j < count; j += 16) {
+        int left = count - j;
+        __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        __m512 e = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + j), top)));
+        total = _mm512_add_ps(total, e);
+        _mm512_mask_storeu_ps(row + j, valid, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
+    for (int j = 0; j < count; j += 16) {
+        int left = count - j;
+        __mmask16 valid = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        _mm512_mask_storeu_ps(row + j, valid, _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, row + j), inv));
+    }
 }
 
 AVX512BF16 static void gemm_bf16_avx512(const float *x, int m, int k, const uint16_t *packed, int n,
@@ -568,11 +532,19 @@ AVX2 static void softmax_row_avx2(float *row, int count) {
     for (; j < count; j++) row[j] *= 1.0f / sum;
 }
 
-/* attention_avx512's two GEMMs per head on the AVX2 kernel. */
-AVX2 static int attention_avx2(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch) {
+/* The packed-panel GEMM and the row softmax of one instruction set, for attention_panels. */
+typedef int (*panel_gemm)(const float *a, int lda, int m, int k, const float *packed, int n, const float *bias,
+                          float *y, int ldy, int gelu);
+typedef void (*row_softmax)(float *row, int count);
+
+/* Per head, two small GEMMs on the packed-panel kernel: scores = Q·Kᵀ (K packed as the weight panels),
+ * a row softmax, then context = P·V (V packed likewise). Scratch layout: K panels, scores, V panels.
+ * Returns 0 when out of memory. */
+static int attention_panels(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch,
+                            panel_gemm gemm, row_softmax softmax) {
     int dh = hidden / heads;
     int keyPanels = panels(tokens);
-    int width = keyPanels * NR;
+    int width = keyPanels * NR; /* row stride of the score matrix */
     float *kpanel = scratch;
     float *scores = kpanel + (size_t)keyPanels * dh * NR;
     float *vpanel = scores + (size_t)tokens * width;
@@ -589,8 +561,8 @@ AVX2 static int attention_avx2(const float *qkv, int tokens, int hidden, int hea
                 for (int c = 0; c < dh; c++) panel[(size_t)c * NR + j] = t < tokens ? key[t * stride + c] * scale : 0.0f;
             }
         }
-        if (!gemm_f32_strided_avx2(q, (int)stride, tokens, dh, kpanel, tokens, NULL, scores, width, 0)) return 0;
-        for (int i = 0; i < tokens; i++) softmax_row_avx2(scores + (size_t)i * width, tokens);
+        if (!gemm(q, (int)stride, tokens, dh, kpanel, tokens, NULL, scores, width, 0)) return 0;
+        for (int i = 0; i < tokens; i++) softmax(scores + (size_t)i * width, tokens);
         for (int p = 0; p < panels(dh); p++) {
             float *panel = vpanel + (size_t)p * tokens * NR;
             for (int t = 0; t < tokens; t++) {
@@ -600,7 +572,7 @@ AVX2 static int attention_avx2(const float *qkv, int tokens, int hidden, int hea
                 }
             }
         }
-        if (!gemm_f32_strided_avx2(scores, width, tokens, tokens, vpanel, dh, NULL, out + h * dh, hidden, 0)) return 0;
+        if (!gemm(scores, width, tokens, tokens, vpanel, dh, NULL, out + h * dh, hidden, 0)) return 0;
     }
     return 1;
 }
@@ -660,8 +632,10 @@ size_t bert_attention_scratch_count(int tokens, int head_dim) {
 
 void bert_attention(const float *qkv, int tokens, int hidden, int heads, float *out, float *scratch, int isa) {
 #if BERT_X86
-    if (isa >= BERT_ISA_AVX512 && attention_avx512(qkv, tokens, hidden, heads, out, scratch)) return;
-    if (isa == BERT_ISA_AVX2 && attention_avx2(qkv, tokens, hidden, heads, out, scratch)) return;
+    if (isa >= BERT_ISA_AVX512 &&
+        attention_panels(qkv, tokens, hidden, heads, out, scratch, gemm_f32_strided, softmax_row_avx512)) return;
+    if (isa == BERT_ISA_AVX2 &&
+        attention_panels(qkv, tokens, hidden, heads, out, scratch, gemm_f32_strided_avx2, softmax_row_avx2)) return;
 #endif
     (void)isa;
     attention_portable(qkv, tokens, hidden, heads, out, scratch);

@@ -246,7 +246,9 @@ extension IndexStore {
         // need it. Chunks without one (a note whose only date is its file's) rank last by date.
         let chunkDate: [Int64: Double] = dateOrder == nil && filters.preferredRange == nil ? [:] : head.reduce(into: [:]) {
             guard let row = rows[$1] else { return }
-            $0[$1] = SectionDate.from(heading: row.heading).map(\.timeIntervalSince1970) ?? (row.dateIsFileTime ? nil : row.date)
+            $0[$1] = SearchHit.contentDate(
+                heading: row.heading, date: row.date.map(Date.init(timeIntervalSince1970:)), dateIsFileTime: row.dateIsFileTime
+            )?.timeIntervalSince1970
         }
         if let dateOrder {
             // Recency (or its reverse) as one more ranked list: newer ranks higher, and chunks of one date

@@ -65,6 +65,11 @@ public struct SearchHit: Sendable, Equatable {
     /// date, and its newest entry should count as new; a file time says when the file was last written,
     /// not when what it says was true.
     public var contentDate: Date? {
+        Self.contentDate(heading: heading, date: date, dateIsFileTime: dateIsFileTime)
+    }
+
+    /// `contentDate` of a chunk under `heading` in a document of `date`.
+    static func contentDate(heading: String?, date: Date?, dateIsFileTime: Bool) -> Date? {
         SectionDate.from(heading: heading) ?? (dateIsFileTime ? nil : date)
     }
 
