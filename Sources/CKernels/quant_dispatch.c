@@ -80,7 +80,7 @@ int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, 
 #ifdef QK_X86
     case QK_PATH_AVX2:
         if (!has_avx2()) return 0;
-        qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+        qk_matmul_avx2_prefill(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
         return 1;
     case QK_PATH_VNNI:
         if (!has_vnni()) return 0;
@@ -105,7 +105,7 @@ void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, 
         else qk_matmul_vnni(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
         return;
     }
-    if (has_avx2()) { qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
+    if (has_avx2()) { qk_matmul_avx2_prefill(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride); return; }
 #endif
     matmul_scalar(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
 }

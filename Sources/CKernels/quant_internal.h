@@ -24,6 +24,9 @@ void qk_matmul_vnni512(int type, const void *w, size_t row_bytes, int n, int row
 void qk_matmul_avx2(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                     const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                     float *out, size_t out_stride);
+void qk_matmul_avx2_prefill(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
+                            const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
+                            float *out, size_t out_stride);
 float qk_dot_f32_avx2(const float *a, const float *b, int n);
 void qk_axpy_f32_avx2(float *y, float alpha, const float *x, int n);
 void qk_f32_to_f16_avx2(const float *x, uint16_t *out, int n);

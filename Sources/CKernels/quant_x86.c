@@ -289,6 +289,17 @@ static inline QK_TGT __m256i qk_expand_bits_avx2(uint32_t bits) {
 #define QK_SIGNED_DOT_BIAS 0.0f
 #define QK_TILE 4  // 16 vector registers
 #include "quant_simd.inc"
+#include "quant_gemm256.inc"
+
+/// Prefill through the unpacked-slice kernel where the format allows; everything else runs the block loop.
+QK_TGT void qk_matmul_avx2_prefill(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
+                                   const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
+                                   float *out, size_t out_stride) {
+    if (ntok > 1 && qk_gemm256_fits(type, n))
+        qk_gemm_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ntok, out, out_stride);
+    else
+        qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+}
 
 QK_TGT float qk_dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();

@@ -141,10 +141,12 @@ struct RandomBlocks {
     /// several tokens and odd row counts.
     @Test(arguments: types) func matmulMatchesDequantizedDot(type: GGMLType) {
         var rng = RandomBlocks(state: UInt64(type.rawValue) * 31 + 1)
-        let n = 512, rows = 5
-        let rowBytes = rng.row(type, n: n).count
-        let weights = (0..<rows).flatMap { _ in rng.row(type, n: n) }
-        for tokens in [1, 11] {  // 11: full 8- and 4-token tiles plus a remainder
+        // 11 tokens: full 8- and 4-token tiles plus a remainder. 2816 columns: more than one slice of the
+        // prefill kernels, which add a row's slices up.
+        let rows = 5
+        for (n, tokens) in [(512, 1), (512, 11), (2816, 6)] {
+            let rowBytes = rng.row(type, n: n).count
+            let weights = (0..<rows).flatMap { _ in rng.row(type, n: n) }
             let x = (0..<(tokens * n)).map { _ in rng.float(-2...2) }
             var q = [Int8](repeating: 0, count: tokens * n)
             var d = [Float](repeating: 0, count: tokens * n / 32), s = d
@@ -175,7 +177,7 @@ struct RandomBlocks {
                 }
                 guard ran != 0 else { continue }  // this CPU lacks the instruction set
                 for i in 0..<out.count {
-                    #expect(abs(out[i] - expected[i]) <= 2e-4 * scale, "\(type) path \(path) tokens \(tokens) #\(i): \(out[i]) vs \(expected[i])")
+                    #expect(abs(out[i] - expected[i]) <= 2e-4 * scale, "\(type) path \(path) n \(n) tokens \(tokens) #\(i): \(out[i]) vs \(expected[i])")
                 }
             }
         }

@@ -52,6 +52,7 @@ void qk_matmul(int type, const void *w, size_t row_bytes, int n, int row_begin, 
 
 /// Kernel bodies, for tests that check each against the others.
 /// QK_PATH_VNNI512: the 512-bit prefill kernel (types and lengths it does not take run QK_PATH_VNNI).
+/// QK_PATH_AVX2 runs the AVX2 prefill kernel for several tokens where the format allows, as qk_matmul does.
 enum { QK_PATH_SCALAR = 0, QK_PATH_AVX2 = 1, QK_PATH_VNNI = 2, QK_PATH_VNNI512 = 3 };
 /// `qk_matmul` with a forced body; returns 0 (and computes nothing) when this CPU cannot run it.
 int qk_matmul_using(int path, int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
