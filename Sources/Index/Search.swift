@@ -133,14 +133,26 @@ public enum RankFusion {
     /// items in earlier tiers), so a list that cannot tell them apart (documents of the same date) leaves
     /// their order to the other lists.
     public static func fuse(tiered lists: [[[Int64]]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
+        fuse(ranked: lists.map(competitionRanks), weights: weights)
+    }
+
+    /// The rank of every item of a tiered list: 1 + the number of items in earlier tiers.
+    public static func competitionRanks(_ tiers: [[Int64]]) -> [Int64: Int] {
+        var ranks: [Int64: Int] = [:]
+        var rank = 1
+        for tier in tiers {
+            for id in tier where ranks[id] == nil { ranks[id] = rank }
+            rank += tier.count
+        }
+        return ranks
+    }
+
+    /// Like `fuse`, for lists that give each item its rank (from 1) outright.
+    public static func fuse(ranked lists: [[Int64: Int]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
         var scores: [Int64: Double] = [:]
-        for (index, list) in lists.enumerated() {
+        for (index, ranks) in lists.enumerated() {
             let weight = weights.flatMap { index < $0.count ? $0[index] : nil } ?? 1
-            var rank = 1
-            for tier in list {
-                for id in tier { scores[id, default: 0] += weight / (k + Double(rank)) }
-                rank += tier.count
-            }
+            for (id, rank) in ranks { scores[id, default: 0] += weight / (k + Double(rank)) }
         }
         return scores.map { (id: $0.key, score: $0.value) }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
     }
@@ -235,7 +247,19 @@ extension IndexStore {
         // without them and never lift a barely related chunk from deep in the pool into the results.
         // (Counting chunks instead would let one long note fill the head and leave the newer documents
         // that the question asks for outside it.)
-        var lists = [topical.map { [$0] }]
+        //
+        // The topical order joins as document ranks: every chunk of the n-th document has rank n. A long
+        // note's chunks fill consecutive places in the topical order, and counting them would push every
+        // later document down by that many ranks, which the time words could then not make up for. (Inside
+        // a document, its chunks' topical order still breaks ties below.)
+        var documentRank: [Int64: Int] = [:]
+        var topicalRanks: [Int64: Int] = [:]
+        for id in topical {
+            guard let document = documentOf[id] else { continue }
+            if documentRank[document] == nil { documentRank[document] = documentRank.count + 1 }
+            topicalRanks[id] = documentRank[document]
+        }
+        var lists = [topicalRanks]
         var weights = [Double(max(1, retrieved.count))]
         var headDocuments = Set<Int64>()
         for id in topical where headDocuments.count < limit {
@@ -261,17 +285,22 @@ extension IndexStore {
                     tiers.append([id])
                 }
             }
-            lists.append(tiers)
+            lists.append(RankFusion.competitionRanks(tiers))
             weights.append(1)
         }
         if filters.preferredRange != nil {
             // Only documents dated inside the range earn this list's score, so they rise clearly above
             // equally relevant documents outside it. Inside the range they keep their topical order: a
             // question about March has no reason to prefer the end of March.
-            lists.append(head.filter { filters.inPreferredRange(chunkDate[$0]) }.map { [$0] })
+            lists.append(RankFusion.competitionRanks(head.filter { filters.inPreferredRange(chunkDate[$0]) }.map { [$0] }))
             weights.append(1)
         }
-        let fused = lists.count == 1 ? scored : RankFusion.fuse(tiered: lists, weights: weights)
+        // Ties keep the topical order, which also keeps a document's chunks in their own order.
+        var topicalPosition: [Int64: Int] = [:]
+        for (index, id) in topical.enumerated() { topicalPosition[id] = index }
+        let fused = lists.count == 1 ? scored : RankFusion.fuse(ranked: lists, weights: weights).sorted {
+            $0.score != $1.score ? $0.score > $1.score : (topicalPosition[$0.id] ?? 0) < (topicalPosition[$1.id] ?? 0)
+        }
 
         // Documents first, then more of them: the best chunk of each document is listed before any
         // document's second chunk, so one long note cannot fill the first results with its own pieces

@@ -304,6 +304,26 @@ import Ingest
         #expect(newer != nil && older != nil && newer! < older!, "\(latest)")
     }
 
+    @Test func aLongNoteCountsAsOneDocumentAgainstTheTimeWords() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        // The old plan fills many chunks that all say "kiln"; two shorter notes are newer.
+        let section = "The kiln plan: the gas kiln, kiln shelves, kiln wash, and a kiln vent for the kiln room."
+        let long = (1...6).map { "## Part \($0)\n\n" + Array(repeating: section, count: 3).joined(separator: " ") }
+        try scratch.write("notes/plan.md", note(title: "Kiln plan", date: "2026-01-10", body: long.joined(separator: "\n\n")))
+        try scratch.write("notes/lease.md", note(title: "Kiln lease", date: "2026-06-01", body: "We lease an electric kiln; the kiln comes in July."))
+        try scratch.write("notes/studio.md", note(title: "Studio", date: "2026-03-01", body: "Studio chores for spring: shelves, the wheel, clay orders, and the kiln."))
+        #expect(try store.sync([scratch.path("notes")], options: SyncOptions(maxChunkTokens: 60)).failed.isEmpty)
+        let now = ISO8601DateFormatter().date(from: "2026-11-01T12:00:00Z")!
+        let topical = try store.search(SearchQuery(text: "kiln"), mode: .bm25, now: now).map(\.title)
+        #expect(Array(topical.prefix(3)) == ["Kiln plan", "Kiln lease", "Studio"], "\(topical)")
+        #expect(topical.filter { $0 == "Kiln plan" }.count > 2)
+        // By document the newest note is second by topic and first by date, the plan first and last: the
+        // lease leads. Counted by chunks, the plan's chunks would put the lease seven places down.
+        let latest = try store.search(SearchQuery(text: "latest kiln"), mode: .bm25, now: now).map(\.title)
+        #expect(latest.first == "Kiln lease", "\(latest)")
+    }
+
     @Test func aNoteDatedOnlyByItsFileDoesNotCountAsNew() throws {
         let scratch = try Scratch()
         let store = try IndexStore(path: scratch.dbPath)
@@ -317,9 +337,13 @@ import Ingest
         #expect(plain.first?.title == "Kiln")
         let undated = try #require(plain.first)
         #expect(undated.dateIsFileTime && undated.date != nil && undated.contentDate == nil)
+        // Had its file's time counted, the undated note would come first by topic and by date. It gets no
+        // date advantage: the dated note scores at least as high (the two lists' ranks mirror each other).
         let latest = try store.search(SearchQuery(text: "latest kiln"), mode: .bm25, now: now)
-        #expect(latest.map(\.title) == ["Kiln lease", "Kiln"])
-        #expect(latest.first?.contentDate == latest.first?.date)
+        #expect(Set(latest.map(\.title)) == ["Kiln lease", "Kiln"])
+        let lease = try #require(latest.first { $0.title == "Kiln lease" }), undatedHit = try #require(latest.first { $0.title == "Kiln" })
+        #expect(lease.score >= undatedHit.score)
+        #expect(lease.contentDate == lease.date && undatedHit.contentDate == nil)
     }
 
     @Test func hitsCarryCitations() throws {
