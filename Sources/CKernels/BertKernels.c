@@ -7,6 +7,7 @@
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define BERT_X86 1
 #include <immintrin.h>
+#include "simd_exp.h"
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -387,26 +388,6 @@ AVX512BF16 static void gemm_bf16_avx512(const float *x, int m, int k, const uint
 
 enum { MR2 = 6 };
 
-/* e^x, as exp512: 2^n · P(r); 2^n is built in the exponent bits, so x is clamped to where n fits. */
-AVX2 static inline __m256 exp256(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-}
-
 /* GELU with the same erf approximation as gelu512. */
 AVX2 static inline __m256 gelu256(__m256 x) {
     __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f));
@@ -419,7 +400,7 @@ AVX2 static inline __m256 gelu256(__m256 x) {
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
     poly = _mm256_mul_ps(poly, t);
-    __m256 e = exp256(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), a));
+    __m256 e = simd_exp256(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), a));
     __m256 erf = _mm256_or_ps(_mm256_fnmadd_ps(poly, e, _mm256_set1_ps(1.0f)), _mm256_and_ps(z, signmask));
     return _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), _mm256_add_ps(erf, _mm256_set1_ps(1.0f)));
 }
@@ -516,7 +497,7 @@ AVX2 static void softmax_row_avx2(float *row, int count) {
     __m256 total = _mm256_setzero_ps();
     int j = 0;
     for (; j + 8 <= count; j += 8) {
-        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(row + j), top));
+        __m256 e = simd_exp256(_mm256_sub_ps(_mm256_loadu_ps(row + j), top));
         total = _mm256_add_ps(total, e);
         _mm256_storeu_ps(row + j, e);
     }

@@ -135,6 +135,7 @@ void qk_axpy_f32(float *y, float alpha, const float *x, int n) {
 void qk_swiglu(float *gate, const float *up, int n) {
 #ifdef QK_X86
     if (has_vnni()) { qk_swiglu_avx512(gate, up, n); return; }
+    if (has_avx2()) { qk_swiglu_avx2(gate, up, n); return; }
 #endif
     qk_swiglu_scalar(gate, up, n);
 }

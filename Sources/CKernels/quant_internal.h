@@ -31,6 +31,7 @@ float qk_dot_f32_avx2(const float *a, const float *b, int n);
 void qk_axpy_f32_avx2(float *y, float alpha, const float *x, int n);
 void qk_f32_to_f16_avx2(const float *x, uint16_t *out, int n);
 void qk_swiglu_avx512(float *gate, const float *up, int n);
+void qk_swiglu_avx2(float *gate, const float *up, int n);
 void qk_quantize_act_k_avx512(const float *x, int n, int8_t *q, float *d, float *s);
 void qk_attend_f16_avx512(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int head_dim,
                           int visible, float scale, float *scores, float *out);

@@ -5,6 +5,7 @@
 
 #ifdef QK_X86
 #include <immintrin.h>
+#include "simd_exp.h"
 
 // ---- AVX-512 VNNI (256-bit vectors with the VL encodings) ----
 #define QK_SFX(name) name##_vnni
@@ -301,6 +302,18 @@ QK_TGT void qk_matmul_avx2_prefill(int type, const void *w, size_t row_bytes, in
         qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
 }
 
+/// gate = silu(gate) * up, eight at a time (simd_exp256 clamps, so very negative gates give silu ≈ 0).
+QK_TGT void qk_swiglu_avx2(float *gate, const float *up, int n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, simd_exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    if (i < n) qk_swiglu_scalar(gate + i, up + i, n - i);
+}
+
 QK_TGT float qk_dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int i = 0;
@@ -368,8 +381,15 @@ QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint1
         scores[j] = s;
         mx = s > mx ? s : mx;
     }
-    float total = 0;
-    for (j = 0; j < visible; j++) {
+    __m256 total8 = _mm256_setzero_ps();
+    const __m256 vmx = _mm256_set1_ps(mx);
+    for (j = 0; j + 8 <= visible; j += 8) {
+        __m256 e = simd_exp256(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
+        _mm256_storeu_ps(scores + j, e);
+        total8 = _mm256_add_ps(total8, e);
+    }
+    float total = hsum_avx2(total8);
+    for (; j < visible; j++) {
         float e = expf(scores[j] - mx);
         scores[j] = e;
         total += e;

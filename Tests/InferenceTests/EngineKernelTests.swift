@@ -235,9 +235,10 @@ struct RandomBlocks {
         #expect(q1[3] == -128 && q1[200] == 127)
     }
 
-    /// f16 attention: one head over a few positions against a plain softmax-weighted sum.
-    @Test func attendsOverF16Cache() {
-        let hd = 64, positions = 7
+    /// f16 attention: one head against a plain softmax-weighted sum, over fewer positions than one vector
+    /// of the softmax holds and over several vectors plus a rest.
+    @Test(arguments: [7, 21]) func attendsOverF16Cache(positions: Int) {
+        let hd = 64
         var rng = RandomBlocks(state: 99)
         let q = (0..<hd).map { _ in rng.float(-1...1) }
         let keys = (0..<(positions * hd)).map { _ in rng.float(-1...1) }
@@ -254,6 +255,22 @@ struct RandomBlocks {
         for i in 0..<hd {
             let want = (0..<positions).reduce(Float(0)) { $0 + logits[$1] / total * values[$1 * hd + i] }
             #expect(abs(out[i] - want) < 2e-3)
+        }
+    }
+
+    /// silu(gate) * up for ordinary gates, gates far enough below zero to underflow e^gate, and a length
+    /// that leaves a rest after the vectors.
+    @Test func swigluMatchesItsDefinition() {
+        var rng = RandomBlocks(state: 3)
+        var gate = (0..<37).map { _ in rng.float(-8...8) }
+        gate[5] = -120
+        gate[6] = 95
+        let up = (0..<37).map { _ in rng.float(-2...2) }
+        var out = gate
+        qk_swiglu(&out, up, Int32(gate.count))
+        for i in 0..<gate.count {
+            let g = Double(gate[i]), want = g / (1 + Foundation.exp(-g)) * Double(up[i])
+            #expect(abs(Double(out[i]) - want) <= 1e-6 * max(1, abs(want)), "gate \(g): \(out[i]) vs \(want)")
         }
     }
 
