@@ -147,14 +147,21 @@ public enum RankFusion {
         return ranks
     }
 
-    /// Like `fuse`, for lists that give each item its rank (from 1) outright.
-    public static func fuse(ranked lists: [[Int64: Int]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
+    /// Like `fuse`, for lists that give each item its rank (from 1) outright. Ties go to the item with the
+    /// smaller position in `tieOrder`, then to the smaller id.
+    public static func fuse(
+        ranked lists: [[Int64: Int]], weights: [Double]? = nil, tieOrder: [Int64: Int] = [:]
+    ) -> [(id: Int64, score: Double)] {
         var scores: [Int64: Double] = [:]
         for (index, ranks) in lists.enumerated() {
             let weight = weights.flatMap { index < $0.count ? $0[index] : nil } ?? 1
             for (id, rank) in ranks { scores[id, default: 0] += weight / (k + Double(rank)) }
         }
-        return scores.map { (id: $0.key, score: $0.value) }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return scores.map { (id: $0.key, score: $0.value) }.sorted { a, b in
+            if a.score != b.score { return a.score > b.score }
+            let l = tieOrder[a.id] ?? Int.max, r = tieOrder[b.id] ?? Int.max
+            return l != r ? l < r : a.id < b.id
+        }
     }
 }
 
@@ -261,11 +268,7 @@ extension IndexStore {
         }
         var lists = [topicalRanks]
         var weights = [Double(max(1, retrieved.count))]
-        var headDocuments = Set<Int64>()
-        for id in topical where headDocuments.count < limit {
-            if let document = documentOf[id] { headDocuments.insert(document) }
-        }
-        let head = topical.filter { documentOf[$0].map(headDocuments.contains) ?? false }
+        let head = topical.filter { (topicalRanks[$0] ?? .max) <= limit }
         // The date each head chunk speaks for (`SearchHit.contentDate`), read only when the time words
         // need it. Chunks without one (a note whose only date is its file's) rank last by date.
         let chunkDate: [Int64: Double] = dateOrder == nil && filters.preferredRange == nil ? [:] : head.reduce(into: [:]) {
@@ -296,11 +299,9 @@ extension IndexStore {
             weights.append(1)
         }
         // Ties keep the topical order, which also keeps a document's chunks in their own order.
-        var topicalPosition: [Int64: Int] = [:]
-        for (index, id) in topical.enumerated() { topicalPosition[id] = index }
-        let fused = lists.count == 1 ? scored : RankFusion.fuse(ranked: lists, weights: weights).sorted {
-            $0.score != $1.score ? $0.score > $1.score : (topicalPosition[$0.id] ?? 0) < (topicalPosition[$1.id] ?? 0)
-        }
+        let fused = lists.count == 1 ? scored : RankFusion.fuse(
+            ranked: lists, weights: weights,
+            tieOrder: Dictionary(topical.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: min))
 
         // Documents first, then more of them: the best chunk of each document is listed before any
         // document's second chunk, so one long note cannot fill the first results with its own pieces

@@ -32,9 +32,7 @@ import Testing
 
     @Test func anIndexFromBeforeMessageFilesUpgradesInPlace() throws {
         let scratch = try Scratch()
-        try FileManager.default.createDirectory(atPath: scratch.path("db"), withIntermediateDirectories: true)
-        let old = try DatabaseQueue(path: scratch.dbPath)
-        try Schema.migrator.migrate(old, upTo: "v1: documents, sources, chunks, fts, vectors, summaries, meta")
+        let old = try databaseMigrated(upTo: "v1: documents, sources, chunks, fts, vectors, summaries, meta", in: scratch)
         try old.write { db in
             try db.execute(sql: "INSERT INTO sources(path, kind, size, mtime) VALUES ('/notes/a.md', 'note', 10, 1)")
             #expect(throws: DatabaseError.self) {
@@ -54,9 +52,7 @@ import Testing
 
     @Test func anIndexFromBeforeFileTimeDatesLearnsWhichNotesHaveThem() throws {
         let scratch = try Scratch()
-        try FileManager.default.createDirectory(atPath: scratch.path("db"), withIntermediateDirectories: true)
-        let old = try DatabaseQueue(path: scratch.dbPath)
-        try Schema.migrator.migrate(old, upTo: "v2: sources of kind 'message' (Maildir entries, .eml files)")
+        let old = try databaseMigrated(upTo: "v2: sources of kind 'message' (Maildir entries, .eml files)", in: scratch)
         try old.write { db in
             // A note dated by its file (date = mtime), one with a stated date, and a message.
             for (kind, date, mtime) in [("note", 1_790_000_000.25, 1_790_000_000_250_000_000), ("note", 1_780_000_000.0, 1_790_000_000_000_000_000), ("mail", 1_790_000_000.0, nil)] as [(String, Double, Int64?)] {
@@ -140,5 +136,13 @@ import Testing
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(status), as: UTF8.self)
         #expect(json == #"{"chunks":9,"db":"\/x\/index.sqlite","documents":{"mail":3,"notes":2},"embedded":0,"embedding_model":null,"last_index":"1970-01-01T00:00:00Z"}"#)
+    }
+
+    /// An index file in `scratch` as an earlier version left it: migrated up to `migration` and no further.
+    private func databaseMigrated(upTo migration: String, in scratch: Scratch) throws -> DatabaseQueue {
+        try FileManager.default.createDirectory(atPath: scratch.path("db"), withIntermediateDirectories: true)
+        let database = try DatabaseQueue(path: scratch.dbPath)
+        try Schema.migrator.migrate(database, upTo: migration)
+        return database
     }
 }
