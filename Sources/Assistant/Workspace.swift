@@ -28,12 +28,12 @@ public struct Workspace: Sendable {
     }
 
     /// The embedding model from `embed_backend`/`embed_model` (or `override`): the built-in BERT engine
-    /// over a pulled model folder, or a server.
+    /// over a pulled model folder or a `bert` GGUF file, or a server.
     public func makeEmbedder(override: String? = nil) async throws -> any Embedder {
         let choice = config.embedChoice(override: override)
         if let remote = try await config.connectRemoteEmbedder(choice) { return remote }
         let resolved = try models.resolve(choice.model)
-        return try BertEmbedder(directory: URL(fileURLWithPath: resolved.directory), threads: config.threads)
+        return try BertEmbedder(model: resolved, threads: config.threads)
     }
 
     /// The embedder that searching the index needs: none when the index holds no vectors (it was built

@@ -13,7 +13,8 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #endif
 
-enum { NR = 32, MR = 8 };
+/* Packed panels are NR columns wide; AVX-512 tiles are MR rows, AVX2 tiles MR2 rows (16 registers). */
+enum { NR = 32, MR = 8, MR2 = 6 };
 
 int bert_best_isa(void) {
 #if BERT_X86
@@ -78,6 +79,43 @@ void bert_pack_bf16(const float *w, int n, int k, uint16_t *packed) {
                     int kk = 2 * q + h;
                     float value = (col < n && kk < k) ? w[(size_t)col * k + kk] : 0.0f;
                     panel[((size_t)q * NR + j) * 2 + h] = to_bf16(value);
+                }
+            }
+        }
+    }
+}
+
+/* int16 panels: 16 output columns per panel; the inputs in blocks of QK, each (column, block) with its own
+ * scale so that the block's largest weight becomes ±QMAX. Inside a block, pairs of consecutive inputs sit
+ * next to each other per column, the operand layout of vpmaddwd. QK · QMAX² < 2³¹, so a block's products
+ * sum exactly in 32-bit lanes before its scales are applied in f32. */
+enum { QK = 128, QMAX = 4095, NQ = 16 };
+
+static inline int qblocks(int k) { return (k + QK - 1) / QK; }
+static inline int qpanels(int n) { return (n + NQ - 1) / NQ; }
+
+size_t bert_packed_i16_count(int n, int k) { return (size_t)qpanels(n) * (size_t)qblocks(k) * QK * NQ; }
+size_t bert_packed_i16_scale_count(int n, int k) { return (size_t)qpanels(n) * (size_t)qblocks(k) * NQ; }
+
+void bert_pack_i16(const float *w, int n, int k, int16_t *packed, float *scales) {
+    int blocks = qblocks(k);
+    for (int p = 0; p < qpanels(n); p++) {
+        for (int b = 0; b < blocks; b++) {
+            int16_t *block = packed + ((size_t)p * blocks + b) * QK * NQ;
+            float *scale = scales + ((size_t)p * blocks + b) * NQ;
+            int start = b * QK, count = k - start < QK ? k - start : QK;
+            for (int j = 0; j < NQ; j++) {
+                int col = p * NQ + j;
+                const float *row = col < n ? w + (size_t)col * k + start : NULL;
+                float largest = 0;
+                for (int i = 0; row && i < count; i++) largest = fabsf(row[i]) > largest ? fabsf(row[i]) : largest;
+                float inverse = largest > 0 ? QMAX / largest : 0;
+                scale[j] = largest / QMAX;
+                for (int i = 0; i < QK; i++) {
+                    long q = (row && i < count) ? lrintf(row[i] * inverse) : 0;
+                    if (q > QMAX) q = QMAX;
+                    if (q < -QMAX) q = -QMAX;
+                    block[(i / 2) * NQ * 2 + j * 2 + (i & 1)] = (int16_t)q;
                 }
             }
         }
@@ -386,7 +424,6 @@ AVX512BF16 static void gemm_bf16_avx512(const float *x, int m, int k, const uint
 /* AVX2 paths: the same packed panels, read as two halves of 16 columns. With 16 vector registers the tile
  * is 6 rows × 16 columns (12 accumulators, two weight vectors, one broadcast), as in BLIS's Haswell kernel. */
 
-enum { MR2 = 6 };
 
 /* GELU with the same erf approximation as gelu512. */
 AVX2 static inline __m256 gelu256(__m256 x) {
@@ -487,6 +524,144 @@ AVX2 static int gemm_f32_strided_avx2(const float *a, int lda, int m, int k, con
 AVX2 static void gemm_f32_avx2(const float *x, int m, int k, const float *packed, int n, const float *bias,
                                float *y, int gelu) {
     if (!gemm_f32_strided_avx2(x, k, m, k, packed, n, bias, y, n, gelu)) gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
+}
+
+/* Sum of the eight lanes. */
+AVX2 static inline float sum256(__m256 v) {
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    half = _mm_add_ss(half, _mm_movehdup_ps(half));
+    return _mm_cvtss_f32(half);
+}
+
+/* As layernorm_avx512, eight columns at a time. */
+AVX2 static void layernorm_avx2(float *x, const float *residual, const float *gamma, const float *beta, int rows,
+                                int cols, float eps) {
+    if (cols % 8 != 0) {
+        layernorm_portable(x, residual, gamma, beta, rows, cols, eps);
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (size_t)r * cols;
+        __m256 sum = _mm256_setzero_ps();
+        for (int c = 0; c < cols; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+            if (residual) v = _mm256_add_ps(v, _mm256_loadu_ps(residual + (size_t)r * cols + c));
+            _mm256_storeu_ps(row + c, v);
+            sum = _mm256_add_ps(sum, v);
+        }
+        __m256 mean = _mm256_set1_ps(sum256(sum) / (float)cols);
+        __m256 squares = _mm256_setzero_ps();
+        for (int c = 0; c < cols; c += 8) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(row + c), mean);
+            squares = _mm256_fmadd_ps(d, d, squares);
+        }
+        __m256 inv = _mm256_set1_ps(1.0f / sqrtf(sum256(squares) / (float)cols + eps));
+        for (int c = 0; c < cols; c += 8) {
+            __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + c), mean), inv);
+            _mm256_storeu_ps(row + c, _mm256_fmadd_ps(d, _mm256_loadu_ps(gamma + c), _mm256_loadu_ps(beta + c)));
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* AVX2 int16 path. Without BF16 dot products, AVX2's fastest exact multiply is vpmaddwd: 16 products of
+ * 16-bit integers per instruction, at the rate of the FMA's 8, so twice the arithmetic of f32. Activations
+ * are quantized like the weights (per token and block of QK inputs) into the caller's scratch; each 6×16
+ * tile sums a block in 32-bit lanes and scales it into its f32 accumulators. */
+
+/* Rows of `x` as blocks of QK int16 values (zero beyond k) and one scale per block; rows m … rows-1 are
+ * zero padding so that every tile is full. */
+AVX2 static void quantize_rows_i16(const float *x, int m, int k, int rows, int16_t *q, float *scales) {
+    int blocks = qblocks(k);
+    __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int r = 0; r < rows; r++) {
+        int16_t *out = q + (size_t)r * blocks * QK;
+        float *scale = scales + (size_t)r * blocks;
+        if (r >= m) {
+            memset(out, 0, (size_t)blocks * QK * sizeof(int16_t));
+            for (int b = 0; b < blocks; b++) scale[b] = 0;
+            continue;
+        }
+        for (int b = 0; b < blocks; b++) {
+            int start = b * QK, count = k - start < QK ? k - start : QK;
+            float padded[QK];
+            const float *src = x + (size_t)r * k + start;
+            if (count < QK) {
+                memcpy(padded, src, (size_t)count * sizeof(float));
+                memset(padded + count, 0, (size_t)(QK - count) * sizeof(float));
+                src = padded;
+            }
+            __m256 top = _mm256_setzero_ps();
+            for (int i = 0; i < QK; i += 8) top = _mm256_max_ps(top, _mm256_and_ps(_mm256_loadu_ps(src + i), magnitude));
+            float lanes[8];
+            _mm256_storeu_ps(lanes, top);
+            float largest = 0;
+            for (int i = 0; i < 8; i++) largest = lanes[i] > largest ? lanes[i] : largest;
+            scale[b] = largest / QMAX;
+            __m256 inverse = _mm256_set1_ps(largest > 0 ? QMAX / largest : 0);
+            for (int i = 0; i < QK; i += 16) {
+                __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + i), inverse));
+                __m256i hi = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + i + 8), inverse));
+                /* packs interleaves 128-bit lanes; the permute puts the 16 values back in order. */
+                __m256i both = _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), 0xD8);
+                _mm256_storeu_si256((__m256i *)(out + b * QK + i), both);
+            }
+        }
+    }
+}
+
+AVX2 static void gemm_i16_avx2(const float *x, int m, int k, const int16_t *packed, const float *wscales, int n,
+                               const float *bias, float *y, int gelu, void *scratch) {
+    int blocks = qblocks(k);
+    int rows = (m + MR2 - 1) / MR2 * MR2;
+    size_t lda = (size_t)blocks * QK;
+    int16_t *qa = scratch;
+    float *ascales = (float *)(qa + (size_t)rows * lda);
+    quantize_rows_i16(x, m, k, rows, qa, ascales);
+    /* Rows of quantized A kept in L2 while one 16-column panel sweeps them. */
+    int band = (int)(131072 / (lda * sizeof(int16_t))) / MR2 * MR2;
+    if (band < MR2) band = MR2;
+    if (band > 192) band = 192;
+    for (int m0 = 0; m0 < rows; m0 += band) {
+        int m1 = m0 + band < rows ? m0 + band : rows;
+        for (int p = 0; p < qpanels(n); p++) {
+            const int16_t *panel = packed + (size_t)p * blocks * QK * NQ;
+            const float *pscale = wscales + (size_t)p * blocks * NQ;
+            int cols = n - p * NQ < NQ ? n - p * NQ : NQ;
+            const float *pb = bias ? bias + p * NQ : NULL;
+            for (int i = m0; i < m1; i += MR2) {
+                __m256 c[MR2][2];
+                for (int r = 0; r < MR2; r++) c[r][0] = c[r][1] = _mm256_setzero_ps();
+                for (int b = 0; b < blocks; b++) {
+                    const int16_t *wb = panel + (size_t)b * QK * NQ;
+                    const int16_t *ab = qa + (size_t)i * lda + (size_t)b * QK;
+                    __m256i acc[MR2][2];
+                    for (int r = 0; r < MR2; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+                    for (int pair = 0; pair < QK / 2; pair++) {
+                        __m256i b0 = _mm256_loadu_si256((const __m256i *)(wb + pair * 2 * NQ));
+                        __m256i b1 = _mm256_loadu_si256((const __m256i *)(wb + pair * 2 * NQ + 16));
+                        for (int r = 0; r < MR2; r++) {
+                            int32_t two;
+                            memcpy(&two, ab + (size_t)r * lda + 2 * pair, sizeof two);
+                            __m256i a = _mm256_set1_epi32(two);
+                            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(a, b0));
+                            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(a, b1));
+                        }
+                    }
+                    __m256 s0 = _mm256_loadu_ps(pscale + (size_t)b * NQ), s1 = _mm256_loadu_ps(pscale + (size_t)b * NQ + 8);
+                    for (int r = 0; r < MR2; r++) {
+                        __m256 sa = _mm256_set1_ps(ascales[(size_t)(i + r) * blocks + b]);
+                        c[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][0]), _mm256_mul_ps(s0, sa), c[r][0]);
+                        c[r][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][1]), _mm256_mul_ps(s1, sa), c[r][1]);
+                    }
+                }
+                int live = m - i < MR2 ? m - i : MR2;
+                for (int r = 0; r < live; r++)
+                    store_row16(c[r][0], c[r][1], y + (size_t)(i + r) * n + p * NQ, cols, pb, gelu);
+            }
+        }
+    }
 }
 
 /* Softmax of one score row in place. */
@@ -590,11 +765,30 @@ void bert_gemm_bf16(const float *x, int m, int k, const uint16_t *packed, int n,
 #endif
 }
 
+size_t bert_gemm_i16_scratch_size(int m, int k) {
+    size_t rows = (size_t)((m + MR2 - 1) / MR2 * MR2);
+    size_t blocks = (size_t)qblocks(k);
+    return rows * blocks * QK * sizeof(int16_t) + rows * blocks * sizeof(float);
+}
+
+void bert_gemm_i16(const float *x, int m, int k, const int16_t *packed, const float *scales, int n,
+                   const float *bias, float *y, int gelu, void *scratch) {
+#if BERT_X86
+    gemm_i16_avx2(x, m, k, packed, scales, n, bias, y, gelu, scratch);
+#else
+    (void)x; (void)m; (void)k; (void)packed; (void)scales; (void)n; (void)bias; (void)y; (void)gelu; (void)scratch;
+#endif
+}
+
 void bert_add_layernorm(float *x, const float *residual, const float *gamma, const float *beta, int rows,
                         int cols, float eps, int isa) {
 #if BERT_X86
     if (isa >= BERT_ISA_AVX512) {
         layernorm_avx512(x, residual, gamma, beta, rows, cols, eps);
+        return;
+    }
+    if (isa >= BERT_ISA_AVX2) {
+        layernorm_avx2(x, residual, gamma, beta, rows, cols, eps);
         return;
     }
 #endif

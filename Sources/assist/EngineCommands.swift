@@ -122,7 +122,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Compute threads.") var threads: Int?
     @Option(name: .customShort("p"), help: "Prompt tokens.") var promptTokens = 512
     @Option(name: .customShort("n"), help: "Generated tokens.") var generateTokens = 128
-    @Option(help: "Embedding model to measure as well (\"none\" to skip).") var embedModel = "minilm-l6-v2"
+    @Option(help: "Embedding model to measure as well: a name, a folder, a `bert` .gguf (which llama-bench can run too), or \"none\".")
+    var embedModel = "minilm-l6-v2"
     @Flag var json = false
 
     func run() async throws {
@@ -135,10 +136,15 @@ struct BenchCommand: AsyncParsableCommand {
         let reference = LlamaBench.locate().flatMap {
             LlamaBench.run(binary: $0, model: resolved.path, threads: threadCount, p: promptTokens, n: generateTokens)
         }
-        var embedding: EmbeddingThroughput?
-        if embedModel != "none", let folder = try? workspace.models.resolve(embedModel) {
-            let embedder = try BertEmbedder(directory: URL(fileURLWithPath: folder.directory), threads: threadCount)
-            embedding = embedder.measureThroughput(passages: 64, tokens: 128)
+        var embedding: (throughput: EmbeddingThroughput, precision: BertPrecision, reference: Double?)?
+        if embedModel != "none", let embedResolved = try? workspace.models.resolve(embedModel) {
+            let embedder = try BertEmbedder(model: embedResolved, threads: threadCount)
+            // llama-bench reads GGUF only, so the reference column needs the embedder as a `bert` GGUF.
+            let reference = embedResolved.path.lowercased().hasSuffix(".gguf")
+                ? LlamaBench.locate().flatMap {
+                    LlamaBench.runEmbedding(binary: $0, model: embedResolved.path, threads: threadCount, tokens: 128)
+                } : nil
+            embedding = (embedder.measureThroughput(passages: 64, tokens: 128), embedder.precision, reference)
         }
         if json {
             var object: [String: JSONValue] = [
@@ -153,8 +159,12 @@ struct BenchCommand: AsyncParsableCommand {
                 ])
             }
             if let embedding {
-                object["embedding_passages_per_second"] = .double(embedding.passagesPerSecond)
-                object["embedding_tokens_per_second"] = .double(embedding.tokensPerSecond)
+                object["embedding_passages_per_second"] = .double(embedding.throughput.passagesPerSecond)
+                object["embedding_tokens_per_second"] = .double(embedding.throughput.tokensPerSecond)
+                object["embedding_precision"] = .string(embedding.precision.rawValue)
+                if let reference = embedding.reference {
+                    object["llama_cpp_embedding_passages_per_second"] = .double(reference)
+                }
             }
             try JSONOutput.print(JSONValue.object(object))
             return
@@ -170,7 +180,10 @@ struct BenchCommand: AsyncParsableCommand {
         row("pp\(promptTokens) tok/s", ours.prefillTokensPerSecond, reference?.prefill)
         row("tg\(generateTokens) tok/s", ours.decodeTokensPerSecond, reference?.decode)
         if let embedding {
-            t.out(String(format: "embeddings: %.1f passages/s of 128 tokens (%.0f tokens/s)", embedding.passagesPerSecond, embedding.tokensPerSecond))
+            row("embed pass/s", embedding.throughput.passagesPerSecond, embedding.reference)
+            t.out(String(
+                format: "embeddings: %.1f passages/s of 128 tokens (%.0f tokens/s), %@ precision",
+                embedding.throughput.passagesPerSecond, embedding.throughput.tokensPerSecond, embedding.precision.rawValue))
         }
         if reference == nil { t.out(t.styled("(no llama-bench on PATH: reference column skipped)", .dim)) }
     }
@@ -197,16 +210,8 @@ enum LlamaBench {
     }
 
     static func run(binary: String, model: String, threads: Int, p: Int, n: Int) -> (prefill: Double, decode: Double)? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-m", model, "-t", "\(threads)", "-p", "\(p)", "-n", "\(n)", "-o", "json"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard let rows = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return nil }
+        guard let rows = results(binary: binary, arguments: ["-m", model, "-t", "\(threads)", "-p", "\(p)", "-n", "\(n)"])
+        else { return nil }
         var prefill: Double?
         var decode: Double?
         for row in rows {
@@ -215,6 +220,30 @@ enum LlamaBench {
         }
         guard let prefill, let decode else { return nil }
         return (prefill, decode)
+    }
+
+    /// Passages per second of a `bert` GGUF through llama.cpp's embedding path, one passage of `tokens`
+    /// tokens per batch.
+    static func runEmbedding(binary: String, model: String, threads: Int, tokens: Int) -> Double? {
+        let arguments = ["-m", model, "-t", "\(threads)", "-p", "\(tokens)", "-n", "0", "-embd", "1"]
+        guard let rows = results(binary: binary, arguments: arguments),
+            let speed = rows.first(where: { ($0["n_prompt"] as? Int ?? 0) > 0 })?["avg_ts"] as? Double
+        else { return nil }
+        return speed / Double(tokens)
+    }
+
+    /// llama-bench's JSON rows, or nil when it fails.
+    private static func results(binary: String, arguments: [String]) -> [[String: Any]]? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments + ["-o", "json"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
     }
 }
 

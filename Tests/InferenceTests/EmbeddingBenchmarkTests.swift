@@ -28,12 +28,13 @@ struct EmbeddingBenchmarkTests {
             print("bench tokenizer: \(String(format: "%.0f", Double(count) / seconds)) tokens/s on \(name) text")
         }
         let long = [String(repeating: fixture.cases.map(\.text).joined(separator: " "), count: 3)]
-        if let fast = try? BertEmbedder(directory: dir, threads: 2, precision: .bfloat16) {
-            let exact = try BertEmbedder(directory: dir, threads: 2, precision: .float32)
+        let exact = try BertEmbedder(directory: dir, threads: 2, precision: .float32)
+        for precision in [BertPrecision.int16, .bfloat16] {
+            guard let fast = try? BertEmbedder(directory: dir, threads: 2, precision: precision) else { continue }
             let cosine = EmbeddingTestSupport.cosine(try exact.embed(long)[0], try fast.embed(long)[0])
-            print("bench bf16 vs f32 cosine on a 256-token passage: \(cosine)")
+            print("bench \(precision) vs f32 cosine on a 256-token passage: \(cosine)")
         }
-        for precision in [BertPrecision.float32, .bfloat16] {
+        for precision in [BertPrecision.float32, .int16, .bfloat16] {
             guard let embedder = try? BertEmbedder(directory: dir, threads: 2, precision: precision) else { continue }
             let vectors = try embedder.embed(fixture.cases.map(\.text))
             let worst = zip(vectors, fixture.cases).map { EmbeddingTestSupport.cosine($0, $1.embedding) }.min() ?? 0
@@ -52,12 +53,13 @@ struct EmbeddingBenchmarkTests {
         try Self.llamaBench()
     }
 
-    /// Runs `llama-bench` (if on PATH) on MiniLM converted to GGUF: pp128 with embeddings, 1 and 2 threads.
+    /// Runs `llama-bench` (LLAMA_BENCH, or the one on PATH) on MiniLM converted to GGUF: pp128 with
+    /// embeddings, 1 and 2 threads.
     static func llamaBench() throws {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        guard let binary = path.split(separator: ":").map({ "\($0)/llama-bench" })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else {
+        let environment = ProcessInfo.processInfo.environment
+        let candidates = [environment["LLAMA_BENCH"]].compactMap { $0 }
+            + (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/llama-bench" }
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             print("bench llama.cpp: no llama-bench on PATH, column skipped")
             return
         }

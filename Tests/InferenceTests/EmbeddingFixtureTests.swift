@@ -7,8 +7,9 @@ import Testing
 /// all-MiniLM-L6-v2 against the float64 reference in `shared/fixtures/minilm-embeddings.json`.
 @Suite(.serialized)
 struct EmbeddingFixtureTests {
+    /// Every precision this CPU runs.
     static let precisions: [BertPrecision] =
-        bert_best_isa() >= Int32(BERT_ISA_AVX512_BF16) ? [.float32, .bfloat16] : [.float32]
+        [.float32, .int16, .bfloat16].filter { bert_best_isa() >= $0.requiredISA }
 
     @Test func tokenIDsMatchReference() throws {
         let fixture = try EmbeddingTestSupport.miniLMFixture()
@@ -72,14 +73,13 @@ struct EmbeddingFixtureTests {
         #expect(try embedder.embed([]).isEmpty)
     }
 
-    /// bf16 is the default where the CPU has it; it must stay within the fixture tolerance of f32 on
-    /// full-window passages too, where rounding has the most tokens to accumulate over.
-    @Test(.enabled(if: bert_best_isa() >= Int32(BERT_ISA_AVX512_BF16), "the CPU has AVX-512 BF16"))
-    func bfloat16AgreesWithFloat32OnLongPassages() throws {
+    /// The faster precisions (bf16, int16) must stay within the fixture tolerance of f32 on full-window
+    /// passages too, where rounding has the most tokens to accumulate over.
+    @Test(arguments: precisions.filter { $0 != .float32 })
+    func fastPrecisionAgreesWithFloat32OnLongPassages(precision: BertPrecision) throws {
         let dir = try EmbeddingTestSupport.miniLMDirectory()
         let exact = try BertEmbedder(directory: dir, threads: 2, precision: .float32)
-        let fast = try BertEmbedder(directory: dir, threads: 2)
-        #expect(fast.precision == .bfloat16)
+        let fast = try BertEmbedder(directory: dir, threads: 2, precision: precision)
         let fixture = try EmbeddingTestSupport.miniLMFixture()
         let passages = [
             fixture.cases.map(\.text).joined(separator: " "),
@@ -89,8 +89,17 @@ struct EmbeddingFixtureTests {
         ]
         for (a, b) in zip(try exact.embed(passages), try fast.embed(passages)) {
             let cosine = EmbeddingTestSupport.cosine(a, b)
-            #expect(cosine >= 0.9999, "bf16 vs f32 cosine \(cosine)")
+            #expect(cosine >= 0.9999, "\(precision) vs f32 cosine \(cosine)")
         }
+    }
+
+    /// Without an explicit precision the embedder takes the fastest one the CPU has.
+    @Test func defaultPrecisionIsTheFastestTheCPURuns() throws {
+        let embedder = try BertEmbedder(directory: try EmbeddingTestSupport.miniLMDirectory(), threads: 1)
+        let isa = bert_best_isa()
+        let expected: BertPrecision =
+            isa >= Int32(BERT_ISA_AVX512_BF16) ? .bfloat16 : isa == Int32(BERT_ISA_AVX2) ? .int16 : .float32
+        #expect(embedder.precision == expected)
     }
 
     @Test func modelIDIsStable() throws {

@@ -70,6 +70,52 @@ struct EmbeddingKernelTests {
         #expect(y[(m * n)...].allSatisfy { $0 == 12345 })
     }
 
+    /// Rows and columns whose magnitudes differ by up to 10⁴ (each has its own scales), inner sizes that
+    /// end mid-block, partial 6-row tiles and 16-column panels.
+    @Test(.enabled(if: bert_best_isa() >= Int32(BERT_ISA_AVX2), "the CPU has AVX2"),
+          arguments: [(13, 40, 70), (1, 7, 3), (29, 384, 100), (7, 300, 17)])
+    func gemmI16StaysCloseToReference(shape: (Int, Int, Int)) throws {
+        let (m, k, n) = shape
+        let magnitude = { (index: Int) in Float([1, 100, 0.01, 3, 0.3][index % 5]) }
+        var x = Self.values(m * k, seed: 7), w = Self.values(n * k, seed: 8)
+        for i in 0..<(m * k) { x[i] *= magnitude(i / k) }
+        for j in 0..<(n * k) { w[j] *= magnitude(j / k + 2) }
+        let bias = Self.values(n, seed: 9)
+        var packed = [Int16](repeating: 0, count: bert_packed_i16_count(Int32(n), Int32(k)))
+        var scales = [Float](repeating: .nan, count: bert_packed_i16_scale_count(Int32(n), Int32(k)))
+        bert_pack_i16(w, Int32(n), Int32(k), &packed, &scales)
+        var scratch = [UInt8](repeating: 0xA5, count: bert_gemm_i16_scratch_size(Int32(m), Int32(k)))
+        for gelu in [false, true] {
+            var y = [Float](repeating: 12345, count: m * n + 64)
+            bert_gemm_i16(x, Int32(m), Int32(k), packed, scales, Int32(n), bias, &y, gelu ? 1 : 0, &scratch)
+            let expected = Self.reference(x: x, w: w, bias: bias, m: m, k: k, n: n, gelu: gelu)
+            for i in 0..<m {
+                for j in 0..<n {
+                    // 13 bits per operand: each product is off by about 2⁻¹³ of its row's and column's largest
+                    // values, and the errors add like a random walk.
+                    let size = Double(magnitude(i)) * Double(magnitude(j + 2))
+                    let error = abs(Double(y[i * n + j]) - expected[i * n + j])
+                    #expect(error < 1e-3 * size * Double(k).squareRoot() + 1e-5, "gelu \(gelu) [\(i), \(j)]: error \(error)")
+                }
+            }
+            #expect(y[(m * n)...].allSatisfy { $0 == 12345 })
+        }
+    }
+
+    /// Inputs at the scale's extremes: 128 products of ±4095 per block must sum without overflow.
+    @Test(.enabled(if: bert_best_isa() >= Int32(BERT_ISA_AVX2), "the CPU has AVX2"))
+    func gemmI16SumsFullScaleBlocksExactly() {
+        let m = 6, k = 1536, n = 16
+        let x = [Float](repeating: 1, count: m * k), w = [Float](repeating: -2, count: n * k)
+        var packed = [Int16](repeating: 0, count: bert_packed_i16_count(Int32(n), Int32(k)))
+        var scales = [Float](repeating: 0, count: bert_packed_i16_scale_count(Int32(n), Int32(k)))
+        bert_pack_i16(w, Int32(n), Int32(k), &packed, &scales)
+        var scratch = [UInt8](repeating: 0, count: bert_gemm_i16_scratch_size(Int32(m), Int32(k)))
+        var y = [Float](repeating: 0, count: m * n)
+        bert_gemm_i16(x, Int32(m), Int32(k), packed, scales, Int32(n), nil, &y, 0, &scratch)
+        #expect(y.allSatisfy { abs($0 + 2 * Float(k)) < 0.01 }, "\(y.prefix(4))")
+    }
+
     @Test(arguments: [1, 5, 33, 130])
     func attentionMatchesReference(tokens: Int) {
         let hidden = 64, heads = 2, dh = 32
@@ -102,8 +148,10 @@ struct EmbeddingKernelTests {
         }
     }
 
-    @Test func layerNormMatchesReference() {
-        let rows = 3, cols = 48
+    /// Widths that fill whole AVX-512 vectors, whole AVX2 vectors only, and neither.
+    @Test(arguments: [48, 40, 13])
+    func layerNormMatchesReference(cols: Int) {
+        let rows = 3
         let x = Self.values(rows * cols, seed: 9), residual = Self.values(rows * cols, seed: 10)
         let gamma = Self.values(cols, seed: 11), beta = Self.values(cols, seed: 12)
         for isa in Self.isas {
@@ -115,7 +163,7 @@ struct EmbeddingKernelTests {
                 let variance = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(cols)
                 for c in 0..<cols {
                     let want = (v[c] - mean) / (variance + 1e-12).squareRoot() * Double(gamma[c]) + Double(beta[c])
-                    #expect(abs(Double(y[r * cols + c]) - want) < 1e-5)
+                    #expect(abs(Double(y[r * cols + c]) - want) < 1e-5, "isa \(isa) cols \(cols)")
                 }
             }
         }

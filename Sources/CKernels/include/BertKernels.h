@@ -44,6 +44,17 @@ size_t bert_gemm_bf16_scratch_count(int m, int k);
 void bert_gemm_bf16(const float *x, int m, int k, const uint16_t *packed, int n, const float *bias, float *y,
                     int gelu, uint16_t *scratch);
 
+/* Same with 13-bit integer weights and inputs (AVX2 vpmaddwd), for CPUs without BF16 dot products: weights
+ * are packed once into int16 panels with one f32 scale per output column and block of 128 inputs; x is
+ * quantized the same way, per row, into `scratch` (bert_gemm_i16_scratch_size(m, k) bytes).
+ * Each block's products are summed exactly in 32-bit integers, blocks in f32. Requires BERT_ISA_AVX2. */
+size_t bert_packed_i16_count(int n, int k);
+size_t bert_packed_i16_scale_count(int n, int k);
+void bert_pack_i16(const float *w, int n, int k, int16_t *packed, float *scales);
+size_t bert_gemm_i16_scratch_size(int m, int k);
+void bert_gemm_i16(const float *x, int m, int k, const int16_t *packed, const float *scales, int n,
+                   const float *bias, float *y, int gelu, void *scratch);
+
 /* x[r] = LayerNorm(x[r] + residual[r]) · gamma + beta for each of `rows` rows of `cols` values;
  * `residual` may be NULL. */
 void bert_add_layernorm(float *x, const float *residual, const float *gamma, const float *beta, int rows,

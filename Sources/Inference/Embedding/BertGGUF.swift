@@ -1,6 +1,15 @@
 import Foundation
 
 extension BertEmbedder {
+    /// Loads a resolved embedding model: a `bert` GGUF file, or a sentence-transformers folder.
+    public convenience init(model: ResolvedModel, threads: Int? = nil, precision: BertPrecision? = nil) throws {
+        if model.path.lowercased().hasSuffix(".gguf") {
+            try self.init(gguf: URL(fileURLWithPath: model.path), threads: threads, precision: precision)
+        } else {
+            try self.init(directory: URL(fileURLWithPath: model.directory), threads: threads, precision: precision)
+        }
+    }
+
     /// Loads a BERT embedding model from a GGUF file in llama.cpp's `bert` layout (F32, F16 or BF16 tensors;
     /// quantized BERT files are refused with a message).
     ///

@@ -6,38 +6,62 @@ struct BertLinear: Sendable {
     let inputs: Int
     let outputs: Int
     let bias: [Float]
-    private let packedF32: [Float]
-    private let packedBF16: [UInt16]
+    private let weights: PackedWeights
+
+    /// The weight matrix in the layout of one precision's kernel.
+    private enum PackedWeights: Sendable {
+        case float32([Float])
+        case bfloat16([UInt16])
+        case int16(values: [Int16], scales: [Float])
+    }
 
     /// `weight` is PyTorch's [outputs][inputs] layout.
     init(weight: [Float], bias: [Float], outputs: Int, inputs: Int, precision: BertPrecision) {
         self.inputs = inputs
         self.outputs = outputs
         self.bias = bias
+        let n = Int32(outputs), k = Int32(inputs)
         switch precision {
         case .float32:
-            var packed = [Float](repeating: 0, count: bert_packed_f32_count(Int32(outputs), Int32(inputs)))
-            bert_pack_f32(weight, Int32(outputs), Int32(inputs), &packed)
-            packedF32 = packed
-            packedBF16 = []
+            var packed = [Float](repeating: 0, count: bert_packed_f32_count(n, k))
+            bert_pack_f32(weight, n, k, &packed)
+            weights = .float32(packed)
         case .bfloat16:
-            var packed = [UInt16](repeating: 0, count: bert_packed_bf16_count(Int32(outputs), Int32(inputs)))
-            bert_pack_bf16(weight, Int32(outputs), Int32(inputs), &packed)
-            packedF32 = []
-            packedBF16 = packed
+            var packed = [UInt16](repeating: 0, count: bert_packed_bf16_count(n, k))
+            bert_pack_bf16(weight, n, k, &packed)
+            weights = .bfloat16(packed)
+        case .int16:
+            var values = [Int16](repeating: 0, count: bert_packed_i16_count(n, k))
+            var scales = [Float](repeating: 0, count: bert_packed_i16_scale_count(n, k))
+            bert_pack_i16(weight, n, k, &values, &scales)
+            weights = .int16(values: values, scales: scales)
         }
     }
 
-    /// y[rows][outputs] = x[rows][inputs] · Wᵀ + b, with GELU when asked.
+    /// Bytes of scratch `apply` needs for `rows` rows in `precision` (the GEMM's quantized input).
+    static func scratchBytes(rows: Int, inputs: Int, precision: BertPrecision) -> Int {
+        switch precision {
+        case .float32: 0
+        case .bfloat16: bert_gemm_bf16_scratch_count(Int32(rows), Int32(inputs)) * MemoryLayout<UInt16>.stride
+        case .int16: bert_gemm_i16_scratch_size(Int32(rows), Int32(inputs))
+        }
+    }
+
+    /// y[rows][outputs] = x[rows][inputs] · Wᵀ + b, with GELU when asked. `scratch` holds at least
+    /// `scratchBytes(rows:inputs:precision:)` bytes.
     func apply(
         _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, gelu: Bool, isa: Int32,
-        scratch: UnsafeMutablePointer<UInt16>?
+        scratch: UnsafeMutableRawPointer
     ) {
         guard rows > 0 else { return }
-        if let scratch, !packedBF16.isEmpty {
-            bert_gemm_bf16(x, Int32(rows), Int32(inputs), packedBF16, Int32(outputs), bias, y, gelu ? 1 : 0, scratch)
-        } else {
-            bert_gemm_f32(x, Int32(rows), Int32(inputs), packedF32, Int32(outputs), bias, y, gelu ? 1 : 0, isa)
+        let m = Int32(rows), k = Int32(inputs), n = Int32(outputs), g: Int32 = gelu ? 1 : 0
+        switch weights {
+        case .float32(let packed):
+            bert_gemm_f32(x, m, k, packed, n, bias, y, g, isa)
+        case .bfloat16(let packed):
+            bert_gemm_bf16(x, m, k, packed, n, bias, y, g, scratch.assumingMemoryBound(to: UInt16.self))
+        case .int16(let values, let scales):
+            bert_gemm_i16(x, m, k, values, scales, n, bias, y, g, scratch)
         }
     }
 }
