@@ -127,6 +127,13 @@ struct EmbeddingGGUFTests {
         #expect(embedder.maxTokens == 256)
         #expect(embedder.pooling == .mean)
         try Self.checkAgainstFixture(embedder)
+
+        // A path to the file works wherever a model name does (`embed_model`, `assist embed --model`).
+        let store = ModelStore(root: url.deletingLastPathComponent().path, environment: [:])
+        let resolved = try BertEmbedder(model: try store.resolve(url.path), threads: 2, precision: .float32)
+        #expect(resolved.modelID.hasPrefix(url.deletingPathExtension().lastPathComponent + "@"))
+        let text = "Where did we leave the garden shed keys?"
+        #expect(EmbeddingTestSupport.cosine(try resolved.embed([text])[0], try embedder.embed([text])[0]) > 0.999999)
     }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["ASSIST_BERT_GGUF"] != nil))
