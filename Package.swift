@@ -71,7 +71,8 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(
-            name: "IndexTests", dependencies: ["Index", "Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "IndexTests",
+            dependencies: ["Index", "Ingest", "Inference", "IndexKernels", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Resources"]),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "Index", "Ingest", "Inference"]),
         // Drives the built `assist` binary with hostile files, crashes, concurrency and a cut network.
