@@ -12,6 +12,9 @@ import Testing
 /// rates are starved; "per CPU time × threads" is what idle cores would give), 128-token passages:
 /// bf16 2 threads 55-58 passages/s wall, 237-241 per CPU time; f32 2 threads 36-45 wall, 145-147 per CPU
 /// time; llama.cpp (f32 GGUF, native build) in the same minutes 13-16 passages/s at 1 thread, 3 at 2.
+///
+/// Measured 2026-11-27 on the 2-core AVX2 EPYC (Zen 3, no AVX-512), 128-token passages, passages/s at 2 and
+/// 1 threads: int16 53-59 and 31.5, f32 45-48 and 23-25, llama.cpp (f32 GGUF, native build) 27.3 and 16.5.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["ASSIST_BENCH"] != nil), .serialized)
 struct EmbeddingBenchmarkTests {
     @Test func passagesPerSecond() throws {
