@@ -4,11 +4,19 @@ import Foundation
 ///
 /// Asked "how many downloads did 3.2.0 have?" with no count in sight, a small model lists what it has
 /// instead: names, titles, a reference number's neighbours. A reply without any number in it, in digits or
-/// in words, did not say how much or how many.
+/// in words, did not say how much or how many. Neither did one whose only digits belong to dates
+/// ("7-13 September 2026", "week 37"), version numbers ("3.1.4") or the question itself: those are the
+/// digits of the subject lines such a list is copied from.
 enum QuantityCheck {
     /// Whether `reply` may stand as an answer to `question`.
     static func accepts(_ reply: String, question: String) -> Bool {
-        !asksForAQuantity(question) || statesAQuantity(CitationResolver.removingMarkers(from: reply))
+        guard asksForAQuantity(question) else { return true }
+        var text = withoutDatesAndVersions(CitationResolver.removingMarkers(from: reply))
+        for number in numbers(in: withoutDatesAndVersions(question)) {
+            text = text.replacingOccurrences(of: #"(?<![\d.,])"# + NSRegularExpression.escapedPattern(for: number) + #"(?![\d]|[.,]\d)"#,
+                                             with: " ", options: .regularExpression)
+        }
+        return statesAQuantity(text)
     }
 
     /// "How much …", "how many …".
@@ -21,6 +29,31 @@ enum QuantityCheck {
     static func statesAQuantity(_ text: String) -> Bool {
         text.contains(where: \.isNumber) || LexicalText.words(text).contains(where: numberWords.contains)
     }
+
+    /// `text` with dates, calendar weeks and version numbers blanked out; a year counts only next to a month.
+    static func withoutDatesAndVersions(_ text: String) -> String {
+        datePatterns.reduce(text) { $0.replacingOccurrences(of: $1, with: " ", options: [.regularExpression, .caseInsensitive]) }
+    }
+
+    /// Digit runs with their separators ("3.2.0", "1,200").
+    static func numbers(in text: String) -> [String] {
+        let pattern = try! NSRegularExpression(pattern: #"\d+(?:[.,]\d+)*"#)
+        return pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+            Range($0.range, in: text).map { String(text[$0]) }
+        }
+    }
+
+    private static let month =
+        #"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"#
+    private static let datePatterns = [
+        #"\b\d+(?:\.\d+){2,}\b"#,  // version numbers: 3.2.0
+        #"\b\d{4}-\d{2}-\d{2}\b"#,  // ISO dates
+        #"\bweek\s+\d{1,2}\b"#,  // calendar weeks
+        // 20 October, 7-13 September 2026, 1st May
+        #"\b\d{1,2}(?:\s*[-–]\s*\d{1,2})?(?:st|nd|rd|th)?\s+"# + month + #"\b(?:\s+\d{4})?"#,
+        // October 20, May 1st, 2026
+        #"\b"# + month + #"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4})?"#,
+    ]
 
     static let numberWords: Set<String> = [
         "none", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",

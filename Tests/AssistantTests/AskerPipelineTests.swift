@@ -372,6 +372,20 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(QuantityCheck.accepts("It was free [1].", question: "How much did the room cost?"))
         #expect(QuantityCheck.accepts("Ingrid Halvorsen [1].", question: "Who is the release manager?"))
     }
+
+    /// Digits that belong to dates, versions or the question do not say how many.
+    @Test func datesVersionsAndTheQuestionsOwnNumbersAreNoQuantity() {
+        let question = "How many downloads did tidemark 3.2.0 have in its first week?"
+        let listing = "[1] tidemark-dev Re: 3.2.0: new release date Tuesday 20 October [2] Priya Natarajan This week in "
+            + "tidemark -- week 37 (7-13 September 2026) Merged [3] Heads-up: security release 3.1.4 next week"
+        #expect(!QuantityCheck.accepts(listing, question: question))
+        #expect(!QuantityCheck.accepts("3.2.0 came out on October 20, 2026 and on 2026-10-21 [1].", question: question))
+        #expect(QuantityCheck.accepts("3.2.0 had 2000 downloads in the week of 20 October [1].", question: question))
+        #expect(QuantityCheck.accepts("340 downloads so far [1].", question: question))
+        #expect(QuantityCheck.accepts("We need 28 marshals, 4 more than in March [1].", question: "How many marshals for the Reservoir 100?"))
+        #expect(!QuantityCheck.accepts("The Reservoir 100 is on 14 June [1].", question: "How many marshals for the Reservoir 100?"))
+        #expect(QuantityCheck.accepts("The plumber charged €250 on 14 June [1].", question: "How much did the plumber charge?"))
+    }
 }
 
 @Suite struct IdentifierAnswerCheckTests {
