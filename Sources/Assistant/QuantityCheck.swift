@@ -11,12 +11,10 @@ enum QuantityCheck {
     /// Whether `reply` may stand as an answer to `question`.
     static func accepts(_ reply: String, question: String) -> Bool {
         guard asksForAQuantity(question) else { return true }
-        var text = withoutDatesAndVersions(CitationResolver.removingMarkers(from: reply))
-        for number in numbers(in: withoutDatesAndVersions(question)) {
-            text = text.replacingOccurrences(of: #"(?<![\d.,])"# + NSRegularExpression.escapedPattern(for: number) + #"(?![\d]|[.,]\d)"#,
-                                             with: " ", options: .regularExpression)
-        }
-        return statesAQuantity(text)
+        let text = withoutDatesAndVersions(CitationResolver.removingMarkers(from: reply))
+        let asked = Set(numbers(in: withoutDatesAndVersions(question)))
+        return numbers(in: text).contains { !asked.contains($0) }
+            || LexicalText.words(text).contains(where: numberWords.contains)
     }
 
     /// "How much …", "how many …".
@@ -25,22 +23,31 @@ enum QuantityCheck {
         return zip(words, words.dropFirst()).contains { $0.0 == "how" && ($0.1 == "much" || $0.1 == "many") }
     }
 
-    /// Whether `text` holds a number: a digit, or a number word ("twelve", "a dozen", "none", "free").
-    static func statesAQuantity(_ text: String) -> Bool {
-        text.contains(where: \.isNumber) || LexicalText.words(text).contains(where: numberWords.contains)
+    /// The numbers written in digits in `text`, with their inner separators ("3.2.0", "1,200", "½").
+    static func numbers(in text: String) -> [String] {
+        var found: [String] = []
+        var current = ""
+        var pendingSeparator: Character?
+        for character in text {
+            if character.isNumber {
+                if let separator = pendingSeparator, !current.isEmpty { current.append(separator) }
+                current.append(character)
+            } else if (character == "." || character == ","), !current.isEmpty, pendingSeparator == nil {
+                pendingSeparator = character
+                continue
+            } else if !current.isEmpty {
+                found.append(current)
+                current = ""
+            }
+            pendingSeparator = nil
+        }
+        if !current.isEmpty { found.append(current) }
+        return found
     }
 
     /// `text` with dates, calendar weeks and version numbers blanked out; a year counts only next to a month.
     static func withoutDatesAndVersions(_ text: String) -> String {
         datePatterns.reduce(text) { $0.replacingOccurrences(of: $1, with: " ", options: [.regularExpression, .caseInsensitive]) }
-    }
-
-    /// Digit runs with their separators ("3.2.0", "1,200").
-    static func numbers(in text: String) -> [String] {
-        let pattern = try! NSRegularExpression(pattern: #"\d+(?:[.,]\d+)*"#)
-        return pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
-            Range($0.range, in: text).map { String(text[$0]) }
-        }
     }
 
     private static let month =
