@@ -7,7 +7,7 @@
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define BERT_X86 1
 #include <immintrin.h>
-#include "simd_exp.h"
+#include "simd256.h"
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -526,14 +526,6 @@ AVX2 static void gemm_f32_avx2(const float *x, int m, int k, const float *packed
     if (!gemm_f32_strided_avx2(x, k, m, k, packed, n, bias, y, n, gelu)) gemm_f32_portable(x, m, k, packed, n, bias, y, gelu);
 }
 
-/* Sum of the eight lanes. */
-AVX2 static inline float sum256(__m256 v) {
-    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    half = _mm_add_ss(half, _mm_movehdup_ps(half));
-    return _mm_cvtss_f32(half);
-}
-
 /* As layernorm_avx512, eight columns at a time. */
 AVX2 static void layernorm_avx2(float *x, const float *residual, const float *gamma, const float *beta, int rows,
                                 int cols, float eps) {
@@ -550,13 +542,13 @@ AVX2 static void layernorm_avx2(float *x, const float *residual, const float *ga
             _mm256_storeu_ps(row + c, v);
             sum = _mm256_add_ps(sum, v);
         }
-        __m256 mean = _mm256_set1_ps(sum256(sum) / (float)cols);
+        __m256 mean = _mm256_set1_ps(simd_sum256(sum) / (float)cols);
         __m256 squares = _mm256_setzero_ps();
         for (int c = 0; c < cols; c += 8) {
             __m256 d = _mm256_sub_ps(_mm256_loadu_ps(row + c), mean);
             squares = _mm256_fmadd_ps(d, d, squares);
         }
-        __m256 inv = _mm256_set1_ps(1.0f / sqrtf(sum256(squares) / (float)cols + eps));
+        __m256 inv = _mm256_set1_ps(1.0f / sqrtf(simd_sum256(squares) / (float)cols + eps));
         for (int c = 0; c < cols; c += 8) {
             __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + c), mean), inv);
             _mm256_storeu_ps(row + c, _mm256_fmadd_ps(d, _mm256_loadu_ps(gamma + c), _mm256_loadu_ps(beta + c)));
@@ -676,9 +668,7 @@ AVX2 static void softmax_row_avx2(float *row, int count) {
         total = _mm256_add_ps(total, e);
         _mm256_storeu_ps(row + j, e);
     }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, total);
-    float sum = lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+    float sum = simd_sum256(total);
     for (; j < count; j++) {
         row[j] = expf(row[j] - best);
         sum += row[j];

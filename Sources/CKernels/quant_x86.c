@@ -5,7 +5,7 @@
 
 #ifdef QK_X86
 #include <immintrin.h>
-#include "simd_exp.h"
+#include "simd256.h"
 
 // ---- AVX-512 VNNI (256-bit vectors with the VL encodings) ----
 #define QK_SFX(name) name##_vnni
@@ -321,7 +321,7 @@ QK_TGT float qk_dot_f32_avx2(const float *a, const float *b, int n) {
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
     }
-    float sum = hsum_avx2(_mm256_add_ps(acc0, acc1));
+    float sum = simd_sum256(_mm256_add_ps(acc0, acc1));
     for (; i < n; i++) sum += a[i] * b[i];
     return sum;
 }
@@ -377,7 +377,7 @@ QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint1
         __m256 sum = _mm256_setzero_ps();
         for (int i = 0; i < nv; i++)
             sum = _mm256_fmadd_ps(qv[i], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + 8 * i))), sum);
-        float s = hsum_avx2(sum) * scale;
+        float s = simd_sum256(sum) * scale;
         scores[j] = s;
         mx = s > mx ? s : mx;
     }
@@ -388,7 +388,7 @@ QK_TGT void qk_attend_f16_avx2(const float *q, const uint16_t *keys, const uint1
         _mm256_storeu_ps(scores + j, e);
         total8 = _mm256_add_ps(total8, e);
     }
-    float total = hsum_avx2(total8);
+    float total = simd_sum256(total8);
     for (; j < visible; j++) {
         float e = expf(scores[j] - mx);
         scores[j] = e;

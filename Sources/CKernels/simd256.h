@@ -1,8 +1,16 @@
-// e^x over eight floats with AVX2 + FMA, shared by the BERT kernels and the LLM kernels (not part of the
-// public headers). Include after <immintrin.h>, on x86-64 only.
-#ifndef SIMD_EXP_H
-#define SIMD_EXP_H
+// Eight-float helpers for AVX2 + FMA shared by the BERT kernels and the LLM kernels (not part of the
+// public headers): a horizontal sum and e^x. Include on x86-64 only.
+#ifndef SIMD256_H
+#define SIMD256_H
 #include <immintrin.h>
+
+/// The sum of the eight lanes, added pairwise (halves, then quarters, then the last pair).
+__attribute__((target("avx2,fma"))) static inline float simd_sum256(__m256 v) {
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    half = _mm_add_ss(half, _mm_movehdup_ps(half));
+    return _mm_cvtss_f32(half);
+}
 
 /// e^x as 2^n · P(r) with r = x − n·ln2, |r| ≤ ln2/2 and P the degree-7 Taylor polynomial (relative error
 /// < 3e-9 before rounding). 2^n is built in the exponent bits, so x is clamped to [−87, 88], where n fits:
