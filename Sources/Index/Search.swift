@@ -124,19 +124,8 @@ enum ScoreFusion {
 public enum RankFusion {
     public static let k = 60.0
 
-    /// Fused scores, best first; ties broken by the smaller id so results are reproducible.
-    public static func fuse(_ lists: [[Int64]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
-        fuse(tiered: lists.map { $0.map { [$0] } }, weights: weights)
-    }
-
-    /// Like `fuse`, for lists that rank groups: the items of a tier share its rank (1 + the number of
-    /// items in earlier tiers), so a list that cannot tell them apart (documents of the same date) leaves
-    /// their order to the other lists.
-    public static func fuse(tiered lists: [[[Int64]]], weights: [Double]? = nil) -> [(id: Int64, score: Double)] {
-        fuse(ranked: lists.map(competitionRanks), weights: weights)
-    }
-
-    /// The rank of every item of a tiered list: 1 + the number of items in earlier tiers.
+    /// The rank of every item of a tiered list: 1 + the number of items in earlier tiers, so a list that
+    /// cannot tell a tier's items apart (documents of the same date) leaves their order to the other lists.
     public static func competitionRanks(_ tiers: [[Int64]]) -> [Int64: Int] {
         var ranks: [Int64: Int] = [:]
         var rank = 1
@@ -147,8 +136,9 @@ public enum RankFusion {
         return ranks
     }
 
-    /// Like `fuse`, for lists that give each item its rank (from 1) outright. Ties go to the item with the
-    /// smaller position in `tieOrder`, then to the smaller id.
+    /// Fused scores, best first, for lists that give each item its rank (from 1); an item a list leaves out
+    /// gets nothing from it. Ties go to the item with the smaller position in `tieOrder`, then to the
+    /// smaller id, so results are reproducible.
     public static func fuse(
         ranked lists: [[Int64: Int]], weights: [Double]? = nil, tieOrder: [Int64: Int] = [:]
     ) -> [(id: Int64, score: Double)] {

@@ -134,8 +134,13 @@ import Ingest
 }
 
 @Suite struct FusionTests {
+    /// Plain ranked lists, best first, as RRF's rank tables.
+    private func rrf(_ lists: [[Int64]]) -> [(id: Int64, score: Double)] {
+        RankFusion.fuse(ranked: lists.map { RankFusion.competitionRanks($0.map { [$0] }) })
+    }
+
     @Test func reciprocalRankFusionRewardsAgreement() {
-        let fused = RankFusion.fuse([[1, 2, 3], [3, 2, 4]])
+        let fused = rrf([[1, 2, 3], [3, 2, 4]])
         // 3: 1/63 + 1/61 edges out 2: 1/62 + 1/62; both beat items found by one list only.
         #expect(fused.map(\.id) == [3, 2, 1, 4])
         #expect(abs(fused[0].score - (1 / 63.0 + 1 / 61.0)) < 1e-12)
@@ -145,15 +150,17 @@ import Ingest
     @Test func tiedItemsShareTheirTiersRank() {
         // The second list cannot tell 1 and 2 apart, so the first list's order between them stands; 3 is
         // behind two items there, so it ranks third, not second.
-        let fused = RankFusion.fuse(tiered: [[[2], [1], [3]], [[1, 2], [3]]])
+        let fused = RankFusion.fuse(ranked: [[[2], [1], [3]], [[1, 2], [3]]].map(RankFusion.competitionRanks))
         #expect(fused.map(\.id) == [2, 1, 3])
         #expect(abs(fused[0].score - (1 / 61.0 + 1 / 61.0)) < 1e-12)
         #expect(abs(fused[2].score - (1 / 63.0 + 1 / 63.0)) < 1e-12)
     }
 
     @Test func tiesBreakBySmallerID() {
-        #expect(RankFusion.fuse([[7, 5], [5, 7]]).map(\.id) == [5, 7])
-        #expect(RankFusion.fuse([[9], [4]]).map(\.id) == [4, 9])
+        #expect(rrf([[7, 5], [5, 7]]).map(\.id) == [5, 7])
+        #expect(rrf([[9], [4]]).map(\.id) == [4, 9])
+        // Unless the caller names an order for ties.
+        #expect(RankFusion.fuse(ranked: [[7: 1, 5: 2], [5: 1, 7: 2]], tieOrder: [7: 0, 5: 1]).map(\.id) == [7, 5])
     }
 
     @Test func scoreFusionKeepsTheGapThatRanksLose() {
@@ -161,7 +168,7 @@ import Ingest
         let bm25 = ScoredList(items: [(5, 10.0), (2, 3.0), (3, 2.9), (4, 2.8)])
         let vector = ScoredList(items: [(2, 0.60), (5, 0.58), (3, 0.57), (4, 0.56)])
         // Ranks see a tie (first and second in each list) and break it by id...
-        #expect(RankFusion.fuse([bm25.items.map(\.id), vector.items.map(\.id)]).first?.id == 2)
+        #expect(rrf([bm25.items.map(\.id), vector.items.map(\.id)]).first?.id == 2)
         // ...standardized scores see the large gap on one side and the small one on the other.
         let fused = ScoreFusion.fuse([bm25, vector])
         #expect(fused.map(\.id) == [5, 2, 3, 4])
