@@ -1,12 +1,18 @@
 import Foundation
 
-/// Checks the sums of money in a reply against the sums the sources state.
+/// Checks the sums of money in a reply against the sums the sources state, and what they state them for.
 ///
 /// A small model asked "how much did we raise?" with no total in sight writes one anyway ("$28 million"),
 /// often built from a number it saw elsewhere (28 marshals). A sum of money that no source states as a
 /// sum of money was not read from the user's data, so such a reply is not an answer. The comparison is on
 /// the amount alone: "GBP 1,195", "£1,195" and "1195 pounds" are one amount, and so are "$5,320" and
 /// "$5,320.00"; the currency is not compared, since models swap signs and codes freely.
+///
+/// Nor is a real sum pinned on the wrong thing: asked what the plumber charged the neighbour, a small model
+/// answers "€250" from "The excess on my contents policy is €250". So a source must state the sum where it
+/// speaks of what the reply or the question speaks of: the sentence holding the sum, the sentences on
+/// either side (an invoice's total sits under its items) or the source's header share a word with the
+/// reply's sentence or the question.
 enum AmountCheck {
     /// Currency words and signs that make a number next to them a sum of money.
     static let currencies: Set<String> = [
@@ -17,10 +23,51 @@ enum AmountCheck {
     /// Words that scale the number before them; kept with the amount ("28 million" is not 28).
     static let scales: Set<String> = ["thousand", "million", "billion", "k", "m", "bn"]
 
-    /// Whether every sum of money in `reply` is a sum of money in one of `sources`.
-    static func accepts(_ reply: String, sources: [String]) -> Bool {
-        GroundedValues.accepts(reply, sources: sources, reading: amounts(in:))
+    /// Whether every sum of money in `reply` is one a source in `sources` states about the same thing.
+    /// Each source is a fenced context block: its first line is the header (title, section, sender).
+    static func accepts(_ reply: String, question: String, sources: [String]) -> Bool {
+        let text = CitationResolver.removingMarkers(from: reply)
+        let asked = topicWords(question)
+        let statements = sources.flatMap(sumStatements)
+        for sentence in LexicalText.sentences(in: text) {
+            let topic = topicWords(sentence).union(asked)
+            for sum in amounts(in: sentence) where !statements.contains(where: { $0.sums.contains(sum) && !$0.topic.isDisjoint(with: topic) }) {
+                return false
+            }
+        }
+        return true
     }
+
+    /// Each sentence of `source` that states a sum of money: its sums, and the topic words around it
+    /// (the sentence, its neighbours and the source's header).
+    private static func sumStatements(_ source: String) -> [(sums: Set<String>, topic: Set<String>)] {
+        let header = source.prefix { !$0.isNewline }
+        let sentences = LexicalText.sentences(in: String(source.dropFirst(header.count)))
+        let headerTopic = topicWords(header)
+        return sentences.indices.compactMap { index in
+            let sums = amounts(in: sentences[index])
+            guard !sums.isEmpty else { return nil }
+            let around = sentences[max(0, index - 1)...min(sentences.count - 1, index + 1)]
+            return (sums, around.reduce(headerTopic) { $0.union(topicWords($1)) })
+        }
+    }
+
+    /// The words of `text` that say what a sum is for, as comparable keys: letters only (no numbers),
+    /// no stop words or currency words, irregular forms of money verbs to their base ("paid" → "pay") and
+    /// cut to five letters, so that "charge" meets "charged" and "neighbour" meets "neighbours".
+    static func topicWords(_ text: some StringProtocol) -> Set<String> {
+        Set(LexicalText.words(text).compactMap { word -> String? in
+            guard word.count >= 3, word.allSatisfy(\.isLetter), !LexicalText.stopWords.contains(word),
+                !currencies.contains(word), word != "much", word != "many"
+            else { return nil }
+            return String((baseForms[word] ?? word).prefix(5))
+        })
+    }
+
+    private static let baseForms: [String: String] = [
+        "paid": "pay", "payment": "pay", "payments": "pay", "bought": "buy", "sold": "sell", "spent": "spend",
+        "owed": "owe", "lent": "lend", "got": "get", "gave": "give", "given": "give", "won": "win",
+    ]
 
     /// The sums of money in `text`, normalized: digits with one decimal point, no thousands separators,
     /// no zero cents, and a scale word if one follows ("1195", "8.5", "28 million").

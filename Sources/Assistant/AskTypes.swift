@@ -65,7 +65,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
             case copiesASource = "copies_a_source"
             /// The identifier in the reply is not spelled next to the thing the question names.
             case identifierNotInSources = "identifier_not_in_sources"
-            /// A sum of money in the reply is not one any source states.
+            /// A sum of money in the reply is not one any source states for the thing the reply pins it on.
             case amountNotInSources = "amount_not_in_sources"
             /// A time of day in the reply is not one any source states, or a "what time" reply has none.
             case timeNotInSources = "time_not_in_sources"
@@ -73,7 +73,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
             case dateNotInSources = "date_not_in_sources"
             /// A decimal number or version in the reply ("5.0", "3.2.1") is not one any source states.
             case numberNotInSources = "number_not_in_sources"
-            /// A "how much" or "how many" question got a reply without any number.
+            /// A "how much" or "how many" question got a reply without any number (or, asked for money, without a sum).
             case noQuantity = "no_quantity"
 
             /// For people: why the reply was set aside.
@@ -84,11 +84,11 @@ public struct AskResult: Sendable, Equatable, Encodable {
                 case .statesNothing: return "the model's reply stated nothing"
                 case .copiesASource: return "the model copied a source instead of answering"
                 case .identifierNotInSources: return "the model's identifier is not one the sources give for this"
-                case .amountNotInSources: return "the model's sum of money is not in the sources"
+                case .amountNotInSources: return "the model's sum of money is not one the sources give for this"
                 case .timeNotInSources: return "the model's time of day is not in the sources"
                 case .dateNotInSources: return "no date in the model's reply is one the sources give"
                 case .numberNotInSources: return "the model's number is not in the sources"
-                case .noQuantity: return "the model's reply gives no number for a how-much question"
+                case .noQuantity: return "the model's reply gives no number (or no sum of money) for a how-much question"
                 }
             }
         }

@@ -235,7 +235,7 @@ public struct Asker: Sendable {
         if !statesSomething(reply) || isRepetitive(reply) { return .statesNothing }
         if ContextItem.reproducesHeader(reply) { return .copiesASource }
         if !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources) { return .identifierNotInSources }
-        if !AmountCheck.accepts(reply, sources: sources) { return .amountNotInSources }
+        if !AmountCheck.accepts(reply, question: question, sources: sources) { return .amountNotInSources }
         if !ClockTimeCheck.accepts(reply, question: question, sources: sources) { return .timeNotInSources }
         if !CalendarDateCheck.accepts(reply, sources: sources) { return .dateNotInSources }
         if !DecimalCheck.accepts(reply, sources: sources) { return .numberNotInSources }

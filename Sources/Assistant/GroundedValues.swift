@@ -1,8 +1,8 @@
 import Foundation
 
-/// The rule `AmountCheck`, `ClockTimeCheck` and `DecimalCheck` share: a value of their kind in a reply
-/// (a sum of money, a time of day, a decimal number) stands only if a source states the same value, as the
-/// check's reader normalizes it.
+/// The rule `ClockTimeCheck` and `DecimalCheck` share: a value of their kind in a reply (a time of day, a
+/// decimal number) stands only if a source states the same value, as the check's reader normalizes it.
+/// (`AmountCheck` asks more of a sum of money: the source must state it for the same thing.)
 enum GroundedValues {
     /// Whether every value `read` finds in `reply` (citation markers removed) is one it finds in a source.
     static func accepts<Value: Hashable>(

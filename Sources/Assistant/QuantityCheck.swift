@@ -7,10 +7,17 @@ import Foundation
 /// in words, did not say how much or how many. Neither did one whose only digits belong to dates
 /// ("7-13 September 2026", "week 37"), version numbers ("3.1.4") or the question itself: those are the
 /// digits of the subject lines such a list is copied from.
+///
+/// Asked how much something cost or was paid, the quantity is a sum of money: "the deposit … remains
+/// protected with SafeDeposit (ref SD-2291-774) at 7 Quarry Row" has digits but says nothing of how much.
 enum QuantityCheck {
     /// Whether `reply` may stand as an answer to `question`.
     static func accepts(_ reply: String, question: String) -> Bool {
         guard asksForAQuantity(question) else { return true }
+        if asksForASum(question) {
+            let text = CitationResolver.removingMarkers(from: reply)
+            return !AmountCheck.amounts(in: text).isEmpty || LexicalText.words(text).contains("free")
+        }
         let text = withoutDatesAndVersions(CitationResolver.removingMarkers(from: reply))
         let asked = Set(numbers(in: withoutDatesAndVersions(question)))
         return numbers(in: text).contains { !asked.contains($0) }
@@ -22,6 +29,20 @@ enum QuantityCheck {
         let words = LexicalText.words(question)
         return zip(words, words.dropFirst()).contains { $0.0 == "how" && ($0.1 == "much" || $0.1 == "many") }
     }
+
+    /// "How much did the plumber charge", "how much is our deposit": a how-much question about money.
+    static func asksForASum(_ question: String) -> Bool {
+        let words = LexicalText.words(question)
+        return zip(words, words.dropFirst()).contains { $0.0 == "how" && $0.1 == "much" } && words.contains(where: moneyWords.contains)
+    }
+
+    /// Words that make "how much" ask for a sum of money.
+    static let moneyWords: Set<String> = [
+        "money", "cost", "costs", "price", "priced", "pay", "paid", "pays", "charge", "charged", "charges", "fee",
+        "fees", "deposit", "rent", "salary", "wage", "refund", "refunded", "compensation", "budget", "spend",
+        "spent", "owe", "owed", "worth", "raise", "raised", "donate", "donated", "bill", "billed", "invoice",
+        "invoiced", "quote", "quoted", "excess", "premium", "reimbursed", "fine", "earn", "earned", "tip",
+    ]
 
     /// The numbers written in digits in `text`, with their inner separators ("3.2.0", "1,200", "½").
     static func numbers(in text: String) -> [String] {

@@ -302,11 +302,43 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
 
     @Test func aSumOfMoneyMustBeASumSomeSourceStates() {
         let sources = ["<<<SOURCE [1] | 2026-06-12 | email \"Contract\"\nWe received the 20% deposit of $8,250. 28 marshals."]
-        #expect(AmountCheck.accepts("The deposit was $8,250 [1].", sources: sources))
-        #expect(AmountCheck.accepts("You paid 8250 dollars [1].", sources: sources))
-        #expect(AmountCheck.accepts("Twenty-eight marshals [1].", sources: sources), "no money, nothing to check")
-        #expect(!AmountCheck.accepts("The ride raised $28 million [1].", sources: sources), "28 is a count in the source")
-        #expect(!AmountCheck.accepts("The deposit was $8,520 [1].", sources: sources))
+        let question = "How much deposit did we pay?"
+        #expect(AmountCheck.accepts("The deposit was $8,250 [1].", question: question, sources: sources))
+        #expect(AmountCheck.accepts("You paid 8250 dollars [1].", question: question, sources: sources))
+        #expect(AmountCheck.accepts("Twenty-eight marshals [1].", question: question, sources: sources), "no money, nothing to check")
+        #expect(!AmountCheck.accepts("The ride raised $28 million [1].", question: question, sources: sources), "28 is a count in the source")
+        #expect(!AmountCheck.accepts("The deposit was $8,520 [1].", question: question, sources: sources))
+    }
+
+    /// A real sum pinned on something else: the source states €250, but as the excess of a policy.
+    @Test func aSumMustBeStatedForWhatTheReplyPinsItOn() {
+        let claim = """
+            <<<SOURCE [1] | 2026-06-14 | note "Water damage claim"
+            On 14 June a pipe under the upstairs neighbour's bath leaked through our kitchen ceiling.
+            Claim filed with Meridian Home Insurance on 15 June. Adjuster Bram Hollis
+            visited on 22 June. The excess on my contents policy is €250.
+
+            Outcome: Meridian paid €1,180 on 9 July (laptop at depreciated value, rug in full).
+            <<<END SOURCE [1]
+            """
+        let plumber = "How much did the plumber charge the upstairs neighbour?"
+        #expect(!AmountCheck.accepts("The plumber charged the upstairs neighbour €250 [1].", question: plumber, sources: [claim]))
+        #expect(!AmountCheck.accepts("It was €250 [1].", question: plumber, sources: [claim]),
+                "with nothing in the reply, the question says what the sum is for")
+        // The same sum for what the source states it for, named by the reply or only by the question.
+        #expect(AmountCheck.accepts("The excess on the contents policy is €250 [1].", question: plumber, sources: [claim]))
+        #expect(AmountCheck.accepts("It is €250 [1].", question: "How much is my policy's excess?", sources: [claim]))
+        #expect(AmountCheck.accepts("Meridian paid out €1,180 [1].", question: "How much did the insurer pay?", sources: [claim]))
+        // An invoice names the work in one line and the total in the next, or only in its header.
+        let invoice = "<<<SOURCE [2] | 2026-05-15 | email \"Invoice PM-7720: gearbox\" from Pellow Motors\nClutch and flywheel: GBP 915.00\nTotal due: GBP 890.00\n<<<END SOURCE [2]"
+        #expect(AmountCheck.accepts("We paid the garage £890 for the gearbox [2].", question: "What did we pay for the gearbox work?", sources: [invoice]))
+        #expect(AmountCheck.accepts("The flywheel took it to £915 [2].", question: "What did the flywheel add?", sources: [invoice]))
+    }
+
+    @Test func topicWordsMeetAcrossWordForms() {
+        #expect(AmountCheck.topicWords("The plumber charged our neighbours").isSuperset(of: AmountCheck.topicWords("charge neighbour")))
+        #expect(AmountCheck.topicWords("We paid the deposit") == AmountCheck.topicWords("pay deposits"))
+        #expect(AmountCheck.topicWords("How much is it, in $ or 250 euros?").isEmpty)
     }
 
     @Test func anInventedSumIsNotAnAnswer() async throws {
@@ -370,6 +402,7 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(QuantityCheck.accepts("About 1,200 downloads [2].", question: question))
         #expect(QuantityCheck.accepts("Twelve organizations [1].", question: "How many organizations joined?"))
         #expect(QuantityCheck.accepts("It was free [1].", question: "How much did the room cost?"))
+        #expect(QuantityCheck.accepts("The room cost £95 a night [1].", question: "How much did the room cost?"))
         #expect(QuantityCheck.accepts("Ingrid Halvorsen [1].", question: "Who is the release manager?"))
     }
 
@@ -385,6 +418,20 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(QuantityCheck.accepts("We need 28 marshals, 4 more than in March [1].", question: "How many marshals for the Reservoir 100?"))
         #expect(!QuantityCheck.accepts("The Reservoir 100 is on 14 June [1].", question: "How many marshals for the Reservoir 100?"))
         #expect(QuantityCheck.accepts("The plumber charged €250 on 14 June [1].", question: "How much did the plumber charge?"))
+    }
+
+    /// Asked how much something cost, a house number and a reference number are no answer.
+    @Test func aHowMuchQuestionAboutMoneyNeedsASum() {
+        let question = "How much is our tenancy deposit?"
+        #expect(QuantityCheck.asksForASum(question))
+        #expect(!QuantityCheck.asksForASum("How much honey did we get from the first extraction?"))
+        #expect(!QuantityCheck.asksForASum("How many tickets did we pay for?"), "a count, not a sum")
+        #expect(!QuantityCheck.accepts(
+            "The deposit for our tenancy at 7 Quarry Row is unchanged, protected with SafeDeposit (ref SD-2291-774) [1].",
+            question: question))
+        #expect(QuantityCheck.accepts("The deposit is £1,265 [1].", question: question))
+        #expect(QuantityCheck.accepts("It is 1265 pounds [1].", question: question))
+        #expect(QuantityCheck.accepts("11.5 kg [1].", question: "How much honey did we get from the first extraction?"))
     }
 }
 
