@@ -1,6 +1,6 @@
 import Foundation
 
-/// A "how much" or "how many" question is answered with a quantity.
+/// A question asking how much or how many is answered with a quantity, and one asking for a price with a sum.
 ///
 /// Asked "how many downloads did 3.2.0 have?" with no count in sight, a small model lists what it has
 /// instead: names, titles, a reference number's neighbours. A reply without any number in it, in digits or
@@ -8,20 +8,21 @@ import Foundation
 /// ("7-13 September 2026", "week 37"), version numbers ("3.1.4") or the question itself: those are the
 /// digits of the subject lines such a list is copied from.
 ///
-/// Asked how much something cost or was paid, the quantity is a sum of money: "the deposit … remains
-/// protected with SafeDeposit (ref SD-2291-774) at 7 Quarry Row" has digits but says nothing of how much.
+/// Asked what something cost or how much was paid, the quantity is a sum of money: "the deposit … remains
+/// protected with SafeDeposit (ref SD-2291-774) at 7 Quarry Row" has digits but says nothing of how much,
+/// and "the nightly rate … is 10 minutes per segment" names no price.
 enum QuantityCheck {
     /// Whether `reply` may stand as an answer to `question`.
     static func accepts(_ reply: String, question: String) -> Bool {
-        guard asksForAQuantity(question) else { return true }
+        let text = CitationResolver.removingMarkers(from: reply)
         if asksForASum(question) {
-            let text = CitationResolver.removingMarkers(from: reply)
             return !AmountCheck.amounts(in: text).isEmpty || LexicalText.words(text).contains("free")
         }
-        let text = withoutDatesAndVersions(CitationResolver.removingMarkers(from: reply))
+        guard asksForAQuantity(question) else { return true }
+        let stripped = withoutDatesAndVersions(text)
         let asked = Set(numbers(in: withoutDatesAndVersions(question)))
-        return numbers(in: text).contains { !asked.contains($0) }
-            || LexicalText.words(text).contains(where: numberWords.contains)
+        return numbers(in: stripped).contains { !asked.contains($0) }
+            || LexicalText.words(stripped).contains(where: numberWords.contains)
     }
 
     /// "How much …", "how many …".
@@ -30,11 +31,50 @@ enum QuantityCheck {
         return zip(words, words.dropFirst()).contains { $0.0 == "how" && ($0.1 == "much" || $0.1 == "many") }
     }
 
-    /// "How much did the plumber charge", "how much is our deposit": a how-much question about money.
+    /// Whether `question` asks for a sum of money:
+    /// - how much, about money: "how much did the plumber charge", "how much is our deposit";
+    /// - what price: "what annual price did we sign", "what's the nightly rate where I'm staying", "what is
+    ///   the monthly rent at the flat": what or which, perhaps a form of "be" and an article, at most two
+    ///   more words, then a price noun that ends the phrase ("what is the deposit scheme reference" asks
+    ///   for a reference, and "what date is the rent due" for a date);
+    /// - what was paid: "what did we end up paying the garage", "what does the course cost".
     static func asksForASum(_ question: String) -> Bool {
         let words = LexicalText.words(question)
-        return zip(words, words.dropFirst()).contains { $0.0 == "how" && $0.1 == "much" } && words.contains(where: moneyWords.contains)
+        if zip(words, words.dropFirst()).contains(where: { $0.0 == "how" && $0.1 == "much" }) {
+            return words.contains(where: moneyWords.contains)
+        }
+        guard let first = words.first, first == "what" || first == "which" else { return false }
+        var i = 1
+        if i < words.count, ["is", "was", "are", "were", "s"].contains(words[i]) { i += 1 }
+        if i < words.count, ["the", "our", "my", "their", "your", "a"].contains(words[i]) { i += 1 }
+        for _ in 0..<3 where i < words.count {
+            let endsPhrase = i + 1 == words.count || phraseEnders.contains(words[i + 1])
+            if endsPhrase, isPriceNoun(words[i], before: words[i - 1]) { return true }
+            if LexicalText.stopWords.contains(words[i]) { break }
+            i += 1
+        }
+        // what did/does/will <up to three words> pay/cost/charge
+        guard words.count > 2, ["did", "do", "does", "will", "would"].contains(words[1]) else { return false }
+        return words.dropFirst(3).prefix(3).contains(where: paymentVerbs.contains)
     }
+
+    private static func isPriceNoun(_ word: String, before: String?) -> Bool {
+        if priceNouns.contains(word) { return true }
+        return (word == "rate" || word == "rates") && before.map(periodWords.contains) == true
+    }
+
+    private static let priceNouns: Set<String> = [
+        "price", "prices", "cost", "costs", "fee", "fees", "fare", "fares", "rent", "salary", "deposit",
+        "budget", "premium", "excess",
+    ]
+    /// A rate is a price when it is per night, per day, per hour, per room …
+    private static let periodWords: Set<String> = ["nightly", "daily", "hourly", "weekly", "monthly", "room", "day"]
+    /// Words that may follow a price noun that ends the phrase.
+    private static let phraseEnders: Set<String> = [
+        "for", "of", "at", "on", "in", "per", "from", "to", "with", "where", "when", "that", "did", "do", "does",
+        "is", "was", "will", "would", "we", "i", "they", "you", "he", "she", "it", "this", "there",
+    ]
+    private static let paymentVerbs: Set<String> = ["pay", "paying", "paid", "spend", "spent", "charge", "charged", "cost"]
 
     /// Words that make "how much" ask for a sum of money.
     static let moneyWords: Set<String> = [

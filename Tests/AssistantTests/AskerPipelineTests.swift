@@ -433,6 +433,27 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(QuantityCheck.accepts("It is 1265 pounds [1].", question: question))
         #expect(QuantityCheck.accepts("11.5 kg [1].", question: "How much honey did we get from the first extraction?"))
     }
+
+    @Test(arguments: [
+        "What annual price did we sign with Cartograf for offline maps?", "What's the nightly rate where I'm sleeping?",
+        "What is the monthly rent at the new flat?", "What salary did we offer Samir?",
+        "What is the catering budget for the launch event, and who gets the quotes?",
+        "What did we end up paying the garage for the gearbox work?", "What does the pottery course cost?",
+    ])
+    func priceQuestionsAskForASum(_ question: String) {
+        #expect(QuantityCheck.asksForASum(question))
+        #expect(!QuantityCheck.accepts("It is 10 minutes per segment, see the 2026-07-01 mail [1].", question: question))
+        #expect(QuantityCheck.accepts("It is €96 [1].", question: question))
+    }
+
+    @Test(arguments: [
+        "What is the deposit scheme reference?", "What date is the rent due?", "What rate limit did we set?",
+        "What did the landlord say about the deposit?", "Which budget items did Theo cut?", "What is the plan?",
+    ])
+    func otherQuestionsAboutMoneyTopicsDoNot(_ question: String) {
+        #expect(!QuantityCheck.asksForASum(question))
+        #expect(QuantityCheck.accepts("SD-2291-774 [1].", question: question))
+    }
 }
 
 @Suite struct IdentifierAnswerCheckTests {

@@ -44,7 +44,7 @@ import Testing
         let asker = Asker(retriever: FixedRetriever(hits), generator: generator, prompts: packagedLibrary)
         let items = [
             QAItem(id: "a", question: "When is the launch?", answerSources: ["notes/launch.md", "missing@x"], keyFacts: ["2026-09-15"], answerable: true),
-            QAItem(id: "b", question: "What is the launch budget?", answerSources: [], keyFacts: [], answerable: false),
+            QAItem(id: "b", question: "Who approved the launch?", answerSources: [], keyFacts: [], answerable: false),
         ]
         let report = try await AnswerEvaluation(asker: asker).run(items)
         #expect(report.questions == 2)
