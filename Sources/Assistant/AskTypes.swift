@@ -73,7 +73,8 @@ public struct AskResult: Sendable, Equatable, Encodable {
             case dateNotInSources = "date_not_in_sources"
             /// A decimal number or version in the reply ("5.0", "3.2.1") is not one any source states.
             case numberNotInSources = "number_not_in_sources"
-            /// A "how much" or "how many" question got a reply without any number (or, asked for money, without a sum).
+            /// A "how much" or "how many" question got a reply without any number, or a question for a price one
+            /// without a sum of money.
             case noQuantity = "no_quantity"
 
             /// For people: why the reply was set aside.
@@ -88,7 +89,7 @@ public struct AskResult: Sendable, Equatable, Encodable {
                 case .timeNotInSources: return "the model's time of day is not in the sources"
                 case .dateNotInSources: return "no date in the model's reply is one the sources give"
                 case .numberNotInSources: return "the model's number is not in the sources"
-                case .noQuantity: return "the model's reply gives no number (or no sum of money) for a how-much question"
+                case .noQuantity: return "the model's reply gives no number for a how-much question, or no sum for a price"
                 }
             }
         }

@@ -58,9 +58,8 @@ enum QuantityCheck {
         return words.dropFirst(3).prefix(3).contains(where: paymentVerbs.contains)
     }
 
-    private static func isPriceNoun(_ word: String, before: String?) -> Bool {
-        if priceNouns.contains(word) { return true }
-        return (word == "rate" || word == "rates") && before.map(periodWords.contains) == true
+    private static func isPriceNoun(_ word: String, before: String) -> Bool {
+        priceNouns.contains(word) || (word == "rate" || word == "rates") && periodWords.contains(before)
     }
 
     private static let priceNouns: Set<String> = [
@@ -77,12 +76,11 @@ enum QuantityCheck {
     private static let paymentVerbs: Set<String> = ["pay", "paying", "paid", "spend", "spent", "charge", "charged", "cost"]
 
     /// Words that make "how much" ask for a sum of money.
-    static let moneyWords: Set<String> = [
-        "money", "cost", "costs", "price", "priced", "pay", "paid", "pays", "charge", "charged", "charges", "fee",
-        "fees", "deposit", "rent", "salary", "wage", "refund", "refunded", "compensation", "budget", "spend",
-        "spent", "owe", "owed", "worth", "raise", "raised", "donate", "donated", "bill", "billed", "invoice",
-        "invoiced", "quote", "quoted", "excess", "premium", "reimbursed", "fine", "earn", "earned", "tip",
-    ]
+    static let moneyWords = priceNouns.union(paymentVerbs).union([
+        "money", "priced", "pays", "charges", "wage", "refund", "refunded", "compensation", "owe", "owed", "worth",
+        "raise", "raised", "donate", "donated", "bill", "billed", "invoice", "invoiced", "quote", "quoted",
+        "reimbursed", "fine", "earn", "earned", "tip",
+    ])
 
     /// The numbers written in digits in `text`, with their inner separators ("3.2.0", "1,200", "½").
     static func numbers(in text: String) -> [String] {
