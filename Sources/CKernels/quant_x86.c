@@ -5,6 +5,7 @@
 
 #ifdef QK_X86
 #include <immintrin.h>
+#include <stdlib.h>
 #include "simd256.h"
 
 // ---- AVX-512 VNNI (256-bit vectors with the VL encodings) ----
@@ -296,10 +297,9 @@ static inline QK_TGT __m256i qk_expand_bits_avx2(uint32_t bits) {
 QK_TGT void qk_matmul_avx2_prefill(int type, const void *w, size_t row_bytes, int n, int row_begin, int row_end,
                                    const int8_t *aq, const float *ad, const float *as, const float *ax, int ntok,
                                    float *out, size_t out_stride) {
-    if (ntok > 1 && qk_gemm256_fits(type, n))
-        qk_gemm_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ntok, out, out_stride);
-    else
-        qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
+    if (ntok > 1 && qk_gemm256_fits(type, n) && qk_gemm_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ntok, out, out_stride))
+        return;
+    qk_matmul_avx2(type, w, row_bytes, n, row_begin, row_end, aq, ad, as, ax, ntok, out, out_stride);
 }
 
 /// gate = silu(gate) * up, eight at a time (simd_exp256 clamps, so very negative gates give silu ≈ 0).
