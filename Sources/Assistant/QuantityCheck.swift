@@ -27,8 +27,12 @@ enum QuantityCheck {
 
     /// "How much …", "how many …".
     static func asksForAQuantity(_ question: String) -> Bool {
-        let words = LexicalText.words(question)
-        return zip(words, words.dropFirst()).contains { $0.0 == "how" && ($0.1 == "much" || $0.1 == "many") }
+        asksHow(LexicalText.words(question), ["much", "many"])
+    }
+
+    /// Whether `words` hold "how" followed by one of `next`.
+    private static func asksHow(_ words: [String], _ next: Set<String>) -> Bool {
+        zip(words, words.dropFirst()).contains { $0.0 == "how" && next.contains($0.1) }
     }
 
     /// Whether `question` asks for a sum of money:
@@ -40,7 +44,7 @@ enum QuantityCheck {
     /// - what was paid: "what did we end up paying the garage", "what does the course cost".
     static func asksForASum(_ question: String) -> Bool {
         let words = LexicalText.words(question)
-        if zip(words, words.dropFirst()).contains(where: { $0.0 == "how" && $0.1 == "much" }) {
+        if asksHow(words, ["much"]) {
             return words.contains(where: moneyWords.contains)
         }
         guard let first = words.first, first == "what" || first == "which" else { return false }
