@@ -114,7 +114,7 @@ public struct Summarizer: Sendable {
             fromCache = true
         }
         if notes == nil {
-            let fresh = try await generateNotes(for: thread)
+            let fresh = try await modelNotes(for: thread)
             if let cache {
                 let data = try JSONEncoder().encode(fresh)
                 try cache.storeSummary(
@@ -127,14 +127,18 @@ public struct Summarizer: Sendable {
         return ThreadSummary(
             threadID: thread.threadID, subject: thread.subject, participants: thread.participants,
             messageIDs: thread.messages.map(\.messageID), firstDate: thread.messages.compactMap(\.date).min(),
-            lastDate: thread.messages.compactMap(\.date).max(), notes: notes ?? SummaryNotes(),
-            lastSender: last?.from, lastRecipients: last?.to ?? [], fromCache: fromCache)
+            lastDate: thread.messages.compactMap(\.date).max(), notes: Self.refined(notes ?? SummaryNotes(), for: thread),
+            lastSender: last?.from, lastRecipients: last?.to ?? [], lastIsAutomated: last?.isAutomated ?? false,
+            lastText: last?.text ?? "", fromCache: fromCache)
     }
 
-    /// The model's notes, plus decisions the thread states outright that the model did not list.
-    func generateNotes(for thread: ThreadTranscript) async throws -> SummaryNotes {
-        var notes = try await modelNotes(for: thread).withoutRepeatsAcrossPeople(thread.participants)
-            .withoutCopiedClosings(thread.messages)
+    /// The model's notes as the digest shows them: without items copied once per participant or from a
+    /// footer, without items the thread does not support, and with the decisions the thread states
+    /// outright that the model did not list. Applied on every run, to cached notes too, so the cache
+    /// holds what the model said and a better check needs no new summaries.
+    static func refined(_ modelNotes: SummaryNotes, for thread: ThreadTranscript) -> SummaryNotes {
+        var notes = modelNotes.withoutRepeatsAcrossPeople(thread.participants).withoutCopiedClosings(thread.messages)
+            .supported(by: thread)
         for decision in DecisionSpotter.decisions(in: thread)
         where !notes.decisions.contains(where: { Self.similar($0, decision) }) {
             notes.decisions.append(decision)

@@ -34,16 +34,18 @@ public struct SummaryNotes: Sendable, Equatable, Codable {
     }
 
     /// The notes without items that say the same thing about different people ("Kwame will be there
-    /// anyway", "Maren will be there anyway"): a small model tends to copy one line once per participant.
-    /// Items are compared with the participants' names and addresses taken out; the first of each stays.
-    /// Items too short to compare that way are kept as they are.
+    /// anyway", "Maren will be there anyway"): a small model tends to copy one line once per participant,
+    /// each with that person's message date. Items are compared with the participants' names and
+    /// addresses and all numbers taken out; the first of each stays. Items too short to compare that way
+    /// are kept as they are.
     public func withoutRepeatsAcrossPeople(_ participants: [String]) -> SummaryNotes {
         var nameWords = Set<String>()
         for person in participants {
             for word in LexicalText.words(person) where word.count > 1 { nameWords.insert(word) }
         }
         func key(_ text: String) -> String? {
-            let rest = LexicalText.words(text).filter { !nameWords.contains($0) }.joined(separator: " ")
+            let rest = LexicalText.words(text).filter { !nameWords.contains($0) && !$0.allSatisfy(\.isNumber) }
+                .joined(separator: " ")
             return rest.count >= 12 ? rest : nil
         }
         func unique<T>(_ items: [T], _ text: (T) -> String) -> [T] {
@@ -60,16 +62,17 @@ public struct SummaryNotes: Sendable, Equatable, Codable {
     /// The notes without items that only copy a message's closing lines: a company footer ("Greyfield
     /// Mutual - home insurance"), a name and title, "Kind regards". A small model lists those as decisions
     /// or actions. A closing line ends two or more messages (among their last three lines, eight words at
-    /// most): a footer repeats, while a short message's one line ("Confirmed: we go with Oakhaven.") is
-    /// what it says and may well be a decision. An item is a copy when its words are a closing line's
-    /// words, give or take three (a date or a name the model added).
+    /// most), or stands in a message's signature block (`signatureLines`): a short message's one line
+    /// ("Confirmed: we go with Oakhaven.") is what it says and may well be a decision. An item is a copy
+    /// when its words are a closing line's words, give or take three (a date or a name the model added).
     public func withoutCopiedClosings(_ messages: [TranscriptMessage]) -> SummaryNotes {
         var endings: [[String]: Int] = [:]
         for message in messages {
             let lines = message.text.split(separator: "\n").map { LexicalText.words(String($0)) }.filter { !$0.isEmpty }
             for words in Set(lines.suffix(3)) where words.count <= 8 { endings[words, default: 0] += 1 }
         }
-        let closings = endings.filter { $0.value >= 2 }.map(\.key)
+        var closings = Set(endings.filter { $0.value >= 2 }.map(\.key))
+        for message in messages { closings.formUnion(Self.signatureLines(message.text)) }
         func isCopy(_ text: String) -> Bool {
             let words = LexicalText.words(text)
             return closings.contains { closing in
@@ -83,6 +86,27 @@ public struct SummaryNotes: Sendable, Equatable, Codable {
         notes.actionItems = actionItems.filter { !isCopy($0.what) }
         notes.openQuestions = openQuestions.filter { !isCopy($0) }
         return notes
+    }
+
+    /// The words of the lines that close a message under its last sentence: up to three short lines
+    /// (eight words at most) without a full stop, question or exclamation mark, as in "Maren Holloway /
+    /// Pip's mum, Rowan class" or "Lifeline Training Ltd". Lines count only under a sentence or a long
+    /// line: a message of short lines alone ("Sunday works for me") or a list is content.
+    static func signatureLines(_ text: String) -> [[String]] {
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var block: [[String]] = []
+        var index = lines.count - 1
+        while index >= 0, block.count < 3, let end = lines[index].last, !".!?".contains(end) {
+            let words = LexicalText.words(lines[index])
+            guard words.count <= 8 else { break }
+            if !words.isEmpty { block.append(words) }
+            index -= 1
+        }
+        // Above the block there must be the message's text: a sentence, or a line too long to be a closing.
+        guard index >= 0, let end = lines[index].last, ".!?:".contains(end) || LexicalText.words(lines[index]).count > 8 else {
+            return []
+        }
+        return block
     }
 
     /// The line-based format the prompts ask for; used to feed part summaries to the merge step.

@@ -17,13 +17,18 @@ public struct ThreadSummary: Sendable, Equatable, Encodable {
     /// Sender of the newest message, and its recipients (for deciding whom a thread waits on).
     public var lastSender: String?
     public var lastRecipients: [String]
+    /// Whether a machine sent the newest message (a newsletter, a no-reply notice): then nobody waits on
+    /// the user, whatever the summary lists.
+    public var lastIsAutomated: Bool
+    /// The newest message's own words, to tell whether it asks its reader for something.
+    public var lastText: String
     /// Whether `notes` came from the summary cache rather than the model.
     public var fromCache: Bool
 
     public init(
         threadID: String, subject: String, participants: [String], messageIDs: [String], firstDate: Date?,
         lastDate: Date?, notes: SummaryNotes, needsAction: Bool = false, lastSender: String? = nil,
-        lastRecipients: [String] = [], fromCache: Bool = false
+        lastRecipients: [String] = [], lastIsAutomated: Bool = false, lastText: String = "", fromCache: Bool = false
     ) {
         self.threadID = threadID
         self.subject = subject
@@ -35,6 +40,8 @@ public struct ThreadSummary: Sendable, Equatable, Encodable {
         self.needsAction = needsAction
         self.lastSender = lastSender
         self.lastRecipients = lastRecipients
+        self.lastIsAutomated = lastIsAutomated
+        self.lastText = lastText
         self.fromCache = fromCache
     }
 
@@ -93,9 +100,12 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
     /// Orders `threads` for the digest and marks those that need the user's action.
     ///
     /// The user is `userAddress` when configured, else the address that receives the most messages across
-    /// all threads (in a personal mailbox, its owner). A thread needs the user when an action item names
-    /// them, or when it has open questions or action items and its newest message was sent to them by
-    /// someone else. Those threads come first; within each group, the most recent first.
+    /// all threads (in a personal mailbox, its owner). A thread waits on the user when its newest message
+    /// came from someone else, was written by a person (not a newsletter or a no-reply notice), reached
+    /// the user (sent to them, or naming them on a list) and asks something of its reader: a question or a
+    /// request ("please…", "could you…", "let me know"). That is read from the mail itself, not from what
+    /// a small model put in the summary, which lists "Maren: track the order" for every dispatch notice.
+    /// Those threads come first; within each group, the most recent first.
     public static func ordered(_ threads: [ThreadSummary], userAddress: String?, recipientCounts: [String: Int]) -> SummaryDigest {
         let user = userAddress.map(MailAddress.address) ?? mostFrequent(recipientCounts)
         let names = user.map { displayNames(of: $0, in: threads) } ?? []
@@ -133,17 +143,27 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
     }
 
     static func needsAction(_ thread: ThreadSummary, user: String, names: Set<String>) -> Bool {
-        let ownsAction = thread.notes.actionItems.contains { item in
-            guard let who = item.who?.lowercased() else { return false }
-            if who.contains(user) { return true }
-            let words = Set(who.split(whereSeparator: { !$0.isLetter && $0 != "." }).map(String.init))
-            return !words.isDisjoint(with: names)
-        }
-        if ownsAction { return true }
-        let pending = !thread.notes.openQuestions.isEmpty || !thread.notes.actionItems.isEmpty
-        let sentToUser = thread.lastRecipients.contains { MailAddress.address(of: $0) == user }
         let sentByUser = thread.lastSender.map { MailAddress.address(of: $0) == user } ?? false
-        return pending && sentToUser && !sentByUser
+        if thread.lastIsAutomated || sentByUser { return false }
+        let sentToUser = thread.lastRecipients.contains { MailAddress.address(of: $0) == user }
+        let namesUser = !Set(LexicalText.words(thread.lastText)).isDisjoint(with: names)
+        guard sentToUser || namesUser else { return false }
+        return asksTheReader(thread.lastText)
+    }
+
+    /// Whether a message asks its reader for something: a question of three words or more ("Questions?"
+    /// alone is a footer), or a request ("please", "could you", "let me know"). A sentence starting with
+    /// "if" offers help rather than asking ("If you have any questions, please contact us").
+    static func asksTheReader(_ text: String) -> Bool {
+        let requests = ["please", "could you", "can you", "would you", "will you", "let me know", "let us know", "kindly"]
+        return LexicalText.sentences(in: text).contains { sentence in
+            let lowered = sentence.lowercased()
+            let words = LexicalText.words(lowered)
+            if words.first == "if" { return false }
+            if sentence.hasSuffix("?") && words.count >= 3 { return true }
+            let padded = " " + words.joined(separator: " ") + " "
+            return requests.contains { padded.contains(" \($0) ") }
+        }
     }
 
     /// The digest as Markdown for people.

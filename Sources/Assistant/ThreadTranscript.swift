@@ -10,13 +10,16 @@ public struct TranscriptMessage: Sendable, Equatable {
     public var date: Date?
     /// The message's own words: quoted history and signature removed (`ReplyCleaner.ownWords`).
     public var text: String
+    /// A machine sent it (`Document.isAutomated`): a newsletter, a notice, a no-reply confirmation.
+    public var isAutomated: Bool
 
-    public init(messageID: String, from: String, to: [String] = [], date: Date?, text: String) {
+    public init(messageID: String, from: String, to: [String] = [], date: Date?, text: String, isAutomated: Bool = false) {
         self.messageID = messageID
         self.from = from
         self.to = to
         self.date = date
         self.text = text
+        self.isAutomated = isAutomated
     }
 }
 

@@ -49,6 +49,9 @@ public struct Document: Sendable, Equatable {
     /// The mail program filed the message as spam or trash (Gmail's labels in a Takeout mbox). Such mail
     /// is kept out of the index, as a Maildir's Trash and Junk folders are.
     public var isDiscarded: Bool
+    /// A machine sent the message: bulk mail, an automatic reply or notice, a no-reply address
+    /// (`MailParser.isAutomated`). Nobody waits for an answer to it.
+    public var isAutomated: Bool
     /// The markup of a note's body (Markdown or Org), which the chunker reads headings and blocks in.
     public var noteSyntax: NoteSyntax
 
@@ -57,7 +60,7 @@ public struct Document: Sendable, Equatable {
         messageID: String? = nil, references: [String] = [], title: String, from: String? = nil,
         to: [String] = [], date: Date? = nil, dateIsFileTime: Bool = false, tags: [String] = [], links: [String] = [],
         aliases: [String] = [], attachments: [String] = [], body: String, bodyLineOffset: Int = 1,
-        isDiscarded: Bool = false, noteSyntax: NoteSyntax = .markdown
+        isDiscarded: Bool = false, isAutomated: Bool = false, noteSyntax: NoteSyntax = .markdown
     ) {
         self.kind = kind
         self.path = path
@@ -77,6 +80,7 @@ public struct Document: Sendable, Equatable {
         self.body = body
         self.bodyLineOffset = bodyLineOffset
         self.isDiscarded = isDiscarded
+        self.isAutomated = isAutomated
         self.noteSyntax = noteSyntax
     }
 }

@@ -101,7 +101,29 @@ public enum MailParser {
             kind: .mail, path: path, mboxOffset: offset, mboxLength: length, messageID: messageID,
             references: references, title: subject.isEmpty ? "(no subject)" : subject, from: from,
             to: recipients, date: date, tags: labels.userLabels, attachments: walker.attachments, body: body,
-            bodyLineOffset: bodyLine, isDiscarded: labels.isSpamOrTrash)
+            bodyLineOffset: bodyLine, isDiscarded: labels.isSpamOrTrash, isAutomated: isAutomated(headers, from: from))
+    }
+
+    /// Whether a machine sent the message, by the headers mail software sets for that: `Auto-Submitted`
+    /// other than `no` (RFC 3834: vacation replies, notices), `Precedence: bulk` or `junk` (newsletters,
+    /// marketing; a discussion list's `list` is people talking), or a sender address that takes no
+    /// replies (`noreply@`, `mailer-daemon@`).
+    static func isAutomated(_ headers: MailHeaders, from: String?) -> Bool {
+        if let submitted = headers.first("auto-submitted")?.trimmingCharacters(in: .whitespaces).lowercased(),
+            !submitted.isEmpty, !submitted.hasPrefix("no")
+        {
+            return true
+        }
+        if let precedence = headers.first("precedence")?.trimmingCharacters(in: .whitespaces).lowercased(),
+            precedence == "bulk" || precedence == "junk" || precedence == "auto_reply"
+        {
+            return true
+        }
+        guard let from else { return false }
+        let address = from.split(separator: "<").last.map { $0.split(separator: ">").first ?? $0 } ?? Substring(from)
+        let local = address.split(separator: "@").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let bare = local.filter { $0.isLetter }
+        return bare.hasPrefix("noreply") || bare.hasPrefix("donotreply") || bare == "mailerdaemon" || bare == "postmaster"
     }
 
     private static func countNewlines(_ buffer: [UInt8], upTo end: Int) -> Int {

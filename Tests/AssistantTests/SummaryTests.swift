@@ -284,20 +284,24 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
 }
 
 @Suite struct DigestTests {
-    func thread(_ id: String, last: String, from: String, to: [String], notes: SummaryNotes) -> ThreadSummary {
+    func thread(
+        _ id: String, last: String, from: String, to: [String], text: String = "", automated: Bool = false,
+        notes: SummaryNotes = SummaryNotes()
+    ) -> ThreadSummary {
         ThreadSummary(
             threadID: id, subject: id, participants: [from] + to, messageIDs: [id], firstDate: day(last),
-            lastDate: day(last), notes: notes, lastSender: from, lastRecipients: to)
+            lastDate: day(last), notes: notes, lastSender: from, lastRecipients: to, lastIsAutomated: automated,
+            lastText: text)
     }
 
     @Test func threadsWaitingOnTheMostFrequentRecipientComeFirstThenNewest() {
         let me = "Dana Okafor <dana@x.org>"
         let threads = [
-            thread("old-question", last: "2024-01-01", from: "Ana <ana@x.org>", to: [me], notes: SummaryNotes(openQuestions: ["Budget?"])),
-            thread("newest-fyi", last: "2024-03-01", from: "Ana <ana@x.org>", to: [me], notes: SummaryNotes(summary: "FYI")),
+            thread("old-question", last: "2024-01-01", from: "Ana <ana@x.org>", to: [me], text: "What is the budget for the booth?"),
+            thread("newest-fyi", last: "2024-03-01", from: "Ana <ana@x.org>", to: [me], text: "FYI, the slides are up."),
             thread("assigned", last: "2024-02-01", from: "Bob <bob@x.org>", to: ["Carol <carol@x.org>"],
-                   notes: SummaryNotes(actionItems: [ActionItem(who: "Dana", what: "sign", due: nil)])),
-            thread("i-asked", last: "2024-02-15", from: me, to: ["Ana <ana@x.org>"], notes: SummaryNotes(openQuestions: ["When?"])),
+                   text: "Carol has the contract. Dana, please sign it by Friday."),
+            thread("i-asked", last: "2024-02-15", from: me, to: ["Ana <ana@x.org>"], text: "When can you send the numbers?"),
         ]
         let digest = SummaryDigest.ordered(threads, userAddress: nil, recipientCounts: ["dana@x.org": 5, "ana@x.org": 2])
         #expect(digest.user == "dana@x.org")
@@ -306,10 +310,34 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
 
         let configured = SummaryDigest.ordered(threads, userAddress: "Ana <ANA@x.org>", recipientCounts: ["dana@x.org": 5])
         #expect(configured.threads.map(\.threadID) == ["i-asked", "newest-fyi", "assigned", "old-question"])
+        #expect(configured.threads.map(\.needsAction) == [true, false, false, false])
+    }
+
+    @Test func onlyAPersonAskingTheUserSomethingMakesAThreadWait() {
+        let me = "Maren Holloway <maren@x.org>"
+        let shop = "Merlin Kit <orders@merlin.example>"
+        // The summary gives the user an action in every case; only the mail decides.
+        let tracking = SummaryNotes(actionItems: [ActionItem(who: "Maren Holloway", what: "track the parcel", due: nil)])
+        let threads = [
+            thread("dispatched", last: "2024-05-01", from: shop, to: [me], text: "Your order has been dispatched.", notes: tracking),
+            thread("footer", last: "2024-05-02", from: shop, to: [me],
+                   text: "Thanks for your order. If you have any questions, please contact us. Questions?", notes: tracking),
+            thread("newsletter", last: "2024-05-03", from: "News <news@club.example>", to: [me],
+                   text: "Could you fill in our survey?", automated: true),
+            thread("list-mention", last: "2024-05-04", from: "Kwame <kwame@y.org>", to: ["dev@lists.example"],
+                   text: "Maren, could you review the release notes?"),
+            thread("list-other", last: "2024-05-05", from: "Kwame <kwame@y.org>", to: ["dev@lists.example"],
+                   text: "Could someone review the release notes?"),
+            thread("landlord", last: "2024-05-06", from: "Colm <colm@z.org>", to: [me],
+                   text: "The renewal is attached. Let me know if the dates work for you"),
+        ]
+        let digest = SummaryDigest.ordered(threads, userAddress: "maren@x.org", recipientCounts: [:])
+        #expect(digest.threads.filter(\.needsAction).map(\.threadID) == ["landlord", "list-mention"])
     }
 
     @Test func digestEncodesTheCLIShapeAndRendersMarkdown() throws {
-        let summary = thread("t1@x", last: "2024-03-01", from: "Ana <ana@x.org>", to: ["Dana <dana@x.org>"], notes: SummaryNotes(
+        let summary = thread("t1@x", last: "2024-03-01", from: "Ana <ana@x.org>", to: ["Dana <dana@x.org>"],
+                             text: "Can you book the venue?", notes: SummaryNotes(
             summary: "Launch planning.", decisions: ["March 14"], actionItems: [ActionItem(who: nil, what: "book", due: "Fri")],
             openQuestions: ["Who pays?"]))
         let digest = SummaryDigest.ordered([summary], userAddress: nil, recipientCounts: ["dana@x.org": 1])
@@ -363,5 +391,66 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
     @Test func decimalsAndAbbreviationsInsideASentenceDoNotSplitIt() {
         let notes = SummaryParser.parse("SUMMARY: Version 1.4.2 fixed it. Version 1.4.2 fixed it.")
         #expect(notes.summary == "Version 1.4.2 fixed it.")
+    }
+}
+
+@Suite struct SummaryGroundingTests {
+    static let registration = ThreadTranscript(threadID: "r", subject: "Your registration is confirmed", messages: [
+        TranscriptMessage(
+            messageID: "r1", from: "Riverbend Half <races@riverbend.example>", to: ["Dana Okafor <dana@x.org>"],
+            date: day("2026-09-22"),
+            text: "You are registered for the Riverbend Half on Sunday, October 18. Your bib number is 2147. "
+                + "Bring a photo ID to packet pickup at the East Lawn. Who is bringing the pace flags?"),
+    ])
+
+    @Test func itemsTheThreadDoesNotSaySetAside() {
+        let notes = SummaryNotes(
+            summary: "Dana is registered.",
+            decisions: ["Riverbend Half (2026-09-22)", "Dana registered for the Riverbend Half on Sunday, October 18"],
+            actionItems: [
+                ActionItem(who: "Dana Okafor", what: "celebrated the win with champagne and a trophy", due: nil),
+                ActionItem(who: "Dana", what: "bring a photo ID to packet pickup", due: "October 18"),
+            ],
+            openQuestions: [
+                "You are registered for the Riverbend Half.", "Who brings the pace flags?", "Is parking at the stadium free?",
+            ])
+        let kept = notes.supported(by: Self.registration)
+        // A name and a date say nothing; an invented feat is not in the mail; a statement is no question,
+        // and a question about things the mail never mentions was not asked there.
+        #expect(kept.decisions == ["Dana registered for the Riverbend Half on Sunday, October 18"])
+        #expect(kept.actionItems.map(\.what) == ["bring a photo ID to packet pickup"])
+        #expect(kept.openQuestions == ["Who brings the pace flags?"])
+        #expect(kept.summary == notes.summary)
+    }
+
+    @Test func wordFormsOfTheThreadCount() {
+        let thread = ThreadTranscript(threadID: "g", subject: "Gearbox", messages: [
+            TranscriptMessage(messageID: "g1", from: "Pellow Motors <jobs@pellow.example>", date: day("2026-05-13"),
+                              text: "We charged GBP 890 and sent the invoice. The clutch was dropped in on Tuesday."),
+        ])
+        let notes = SummaryNotes(
+            decisions: ["The garage charges 890 for the clutch"],
+            actionItems: [ActionItem(who: "Pellow", what: "send the invoice", due: nil), ActionItem(who: nil, what: "drop the clutch in", due: nil)])
+        let kept = notes.supported(by: thread)
+        #expect(kept.decisions.count == 1 && kept.actionItems.count == 2)
+    }
+
+    @Test func theSummarizerChecksCachedNotesToo() async throws {
+        let cache = MemoryCache()
+        let generator = ScriptedGenerator(reply: """
+            SUMMARY: Launch planning.
+            DECISIONS:
+            - Hire three carpenters for the kitchen
+            - Move the launch to March 14
+            """)
+        let summarizer = Summarizer(generator: generator, prompts: packagedLibrary, cache: cache)
+        let thread = TranscriptTests.longThread(messages: 3)
+        let first = try await summarizer.summarize(thread)
+        let second = try await summarizer.summarize(thread)
+        #expect(generator.prompts.count == 1 && second.fromCache)
+        for summary in [first, second] {
+            #expect(summary.decisions.first == "Move the launch to March 14")
+            #expect(!summary.decisions.contains { $0.contains("carpenters") })
+        }
     }
 }

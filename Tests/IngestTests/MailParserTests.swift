@@ -33,6 +33,21 @@ import Testing
         #expect(doc.path == "/mail/test.mbox")
     }
 
+    @Test func mailSentByAMachineIsMarkedAutomated() throws {
+        func automated(_ headers: String) throws -> Bool {
+            try parseMail(headers + "\nSubject: Hello\n\nBody.").isAutomated
+        }
+        #expect(try automated("From: News <news@shop.example>\nPrecedence: bulk"))
+        #expect(try automated("From: Ana <ana@example.com>\nAuto-Submitted: auto-replied"))
+        #expect(try automated("From: Riverbend Half <noreply@race.example>"))
+        #expect(try automated("From: \"Do Not Reply\" <do-not-reply+4417@tickets.example>"))
+        #expect(try automated("From: MAILER-DAEMON@mx.example"))
+        // A discussion list is people talking, and "Auto-Submitted: no" says a person sent it.
+        #expect(try !automated("From: Kwame <kwame@example.org>\nPrecedence: list\nList-Id: <dev.lists.example>"))
+        #expect(try !automated("From: Ana <ana@example.com>\nAuto-Submitted: no"))
+        #expect(try !automated("From: Orders <orders@shop.example>"))
+    }
+
     @Test func gmailLabelsBecomeTagsAndMarkSpamAndTrash() throws {
         let labelled = try parseMail("""
             From: a@example.com
