@@ -22,9 +22,11 @@ struct ScannedFile: Sendable, Equatable {
 
 /// Expands the paths given to `sync` into files, without opening any of them.
 ///
-/// A folder yields every `*.md`/`*.markdown` below it as a note, and as mail every `*.eml` file and every
-/// message of a Maildir (the files in `cur/` and `new/` of a folder holding both, Maildir++ `.Folder`s
-/// included; `tmp/` holds deliveries in progress, and messages flagged trashed are left out). Other
+/// A folder yields every `*.md`/`*.markdown`/`*.org` below it as a note, and as mail every `*.eml` file,
+/// every message of a Maildir (the files in `cur/` and `new/` of a folder holding both, Maildir++
+/// `.Folder`s included; `tmp/` holds deliveries in progress, and messages flagged trashed are left out)
+/// and every mailbox file (`mailboxKind`): `*.mbox`, a list archive's `2026-September.txt.gz`, or a file
+/// without an extension that starts like an mbox, as Thunderbird and Apple Mail keep them. Other
 /// dot-folders (`.git`, `.obsidian`, `.trash`) are skipped, symbolic links are followed but each real
 /// folder is entered once (so link loops end), and FIFOs, sockets and devices are never opened (nothing
 /// can block on them); those named like notes are reported as failed. A file path is a note or a message
@@ -59,11 +61,46 @@ struct SourceScanner {
         let ext = (name as NSString).pathExtension.lowercased()
         if noteExtensions.contains(ext) { return .note }
         if messageExtensions.contains(ext) { return .message }
+        if !inMaildir, isMailboxName(name) { return .mbox }
         guard inMaildir else { return nil }
         // Maildir names end in ":2,FLAGS" (or "!2," where ':' is not allowed); T marks a message the mail
         // reader has thrown away but not yet expunged.
         if let info = name.range(of: ":2,") ?? name.range(of: "!2,"), name[info.upperBound...].contains("T") { return nil }
         return .message
+    }
+
+    /// Whether a file's name says it is a mailbox: `.mbox`/`.mbx` (compressed or not, as Google Takeout
+    /// and list servers export them) or a pipermail archive month, `2026-September.txt` or `.txt.gz`.
+    static func isMailboxName(_ name: String) -> Bool {
+        var lowered = name.lowercased()
+        if lowered.hasSuffix(".gz") { lowered.removeLast(3) }
+        if lowered.hasSuffix(".mbox") || lowered.hasSuffix(".mbx") { return true }
+        guard lowered.hasSuffix(".txt") else { return false }
+        let month = lowered.dropLast(4).split(separator: "-", omittingEmptySubsequences: false)
+        return month.count == 2 && month[0].count == 4 && month[0].allSatisfy(\.isNumber)
+            && pipermailMonths.contains(String(month[1]))
+    }
+
+    private static let pipermailMonths: Set<String> = [
+        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+        "november", "december",
+    ]
+
+    /// Whether a file without an extension is an mbox, by its first line: `From `, a sender (an address,
+    /// or Thunderbird's `-`), then a date with digits. Thunderbird's folders (`Inbox`, `Sent`) and Apple
+    /// Mail's exports (`X.mbox/mbox`) have no extension; a text that happens to begin with "From the
+    /// river…" has no time of day there. Reads at most 256 bytes of a regular file, which cannot block.
+    static func startsLikeMbox(_ path: String) -> Bool {
+        guard let handle = try? SafeFile.openRegular(path), let head = try? handle.read(upToCount: 256) else { return false }
+        let line = head.prefix { $0 != 0x0A }
+        guard line.starts(with: Array("From ".utf8)) else { return false }
+        let fields = line.dropFirst(5).split(separator: 0x20)
+        // The date's time of day: a colon between digits ("10:00:00").
+        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
+        return fields.count >= 3 && fields.dropFirst().contains { field in
+            let bytes = Array(field)
+            return bytes.indices.dropFirst().dropLast().contains { bytes[$0] == UInt8(ascii: ":") && isDigit(bytes[$0 - 1]) && isDigit(bytes[$0 + 1]) }
+        }
     }
 
     /// Whether `folder` is a Maildir: it holds both `cur` and `new`.
@@ -164,7 +201,9 @@ struct SourceScanner {
                     let id = FolderID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
                     if visited.insert(id).inserted { subfolders.append(child) }
                 case S_IFREG:
-                    guard let kind = kind(ofFileNamed: name, inMaildir: inMaildir) else { continue }
+                    let byName = kind(ofFileNamed: name, inMaildir: inMaildir)
+                    let unnamed = byName == nil && !name.contains(".") && startsLikeMbox(child)
+                    guard let kind = byName ?? (unnamed ? .mbox : nil) else { continue }
                     guard seen.insert(child).inserted else { continue }
                     result.files.append(ScannedFile(path: child, kind: kind, size: Int64(info.st_size), mtime: mtimeNanoseconds(info)))
                 default:

@@ -370,6 +370,47 @@ import Ingest
     }
 }
 
+@Suite struct MailboxFilesInFoldersTests {
+    @Test func mailboxesInAFolderAreFoundByNameOrFirstLine() throws {
+        let scratch = try Scratch()
+        let store = try IndexStore(path: scratch.dbPath)
+        try scratch.write("mail/Takeout/All mail.mbox", mboxMessage(id: "t1@x.org", subject: "Lease", body: "The lease runs to June."))
+        // Thunderbird keeps each folder as an mbox without an extension, next to its .msf summary.
+        try scratch.write("mail/Thunderbird/Inbox", mboxMessage(id: "b1@x.org", subject: "Boiler", body: "The boiler service is on Friday."))
+        try scratch.write("mail/Thunderbird/Inbox.msf", "// <!-- <mdb:mork:z v=\"1.4\"/> -->")
+        try scratch.write("mail/Thunderbird/Sent", "From - Tue Jan 05 10:00:00 2021\n" + maildirMessage(
+            id: "b2@x.org", subject: "Re: Boiler", inReplyTo: "b1@x.org", body: "Friday works for me."))
+        // Apple Mail exports a folder `Name.mbox` holding a file `mbox`.
+        try scratch.write("mail/Export/Receipts.mbox/mbox", mboxMessage(id: "a1@x.org", subject: "Receipt", body: "Paid for the kayak."))
+        try scratch.write("mail/Export/Receipts.mbox/Info.plist", "<plist></plist>")
+        // A list archive as pipermail serves it.
+        let archive = try Data(contentsOf: URL(fileURLWithPath: Self.resources + "/HeldOutList/2026-September.txt.gz"))
+        try FileManager.default.createDirectory(atPath: scratch.path("mail/lists"), withIntermediateDirectories: true)
+        try archive.write(to: URL(fileURLWithPath: scratch.path("mail/lists/2026-September.txt.gz")))
+        // Files that are neither: a poem without an extension, a text file, a README.
+        try scratch.write("mail/poem", "From the river to the hills we walked at dawn.\n")
+        try scratch.write("mail/lists/README.txt", "From list@example.org Mon Sep  1 09:14:00 2026\nnot an archive by its name")
+
+        let report = try store.sync([scratch.path("mail")])
+        #expect(report.failed.isEmpty)
+        let paths = Set(try store.strings("SELECT DISTINCT path FROM documents WHERE kind = 'mail'"))
+        #expect(paths == [
+            scratch.path("mail/Takeout/All mail.mbox"), scratch.path("mail/Thunderbird/Inbox"),
+            scratch.path("mail/Thunderbird/Sent"), scratch.path("mail/Export/Receipts.mbox/mbox"),
+            scratch.path("mail/lists/2026-September.txt.gz"),
+        ])
+        #expect(try store.search(SearchQuery(text: "kayak")).first?.messageID == "a1@x.org")
+        #expect(try store.count("SELECT count(DISTINCT thread_id) FROM documents WHERE message_id IN ('b1@x.org', 'b2@x.org')") == 1)
+        #expect(try store.count("SELECT count(*) FROM documents WHERE path LIKE '%2026-September.txt.gz'") > 10)
+        #expect(try store.count("SELECT count(*) FROM documents WHERE kind = 'note'") == 0)
+
+        try FileManager.default.removeItem(atPath: scratch.path("mail/Thunderbird/Inbox"))
+        #expect(try store.sync([scratch.path("mail")]).removed == 1)
+    }
+
+    static let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources").path
+}
+
 /// A Maildir message file: `mboxMessage` without its `From ` line.
 private func maildirMessage(id: String, subject: String, inReplyTo: String? = nil, body: String) -> String {
     let mbox = mboxMessage(id: id, subject: subject, inReplyTo: inReplyTo, body: body)

@@ -67,4 +67,8 @@ extension IndexStore {
     func count(_ sql: String) throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
     }
+
+    func strings(_ sql: String) throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: sql) }
+    }
 }
