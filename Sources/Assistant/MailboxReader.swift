@@ -58,11 +58,28 @@ public struct MailboxReader: Sendable {
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
         let messageFiles = exists ? MessageFiles.paths(at: path) : []
         if isFolder.boolValue || !messageFiles.isEmpty {
-            guard !messageFiles.isEmpty else {
-                throw AssistantError.mailboxUnreadable(path: path, reason: "the folder holds no Maildir messages or .eml files")
+            let mailboxes = isFolder.boolValue ? MessageFiles.mailboxes(in: path) : []
+            guard !messageFiles.isEmpty || !mailboxes.isEmpty else {
+                throw AssistantError.mailboxUnreadable(path: path, reason: "the folder holds no mailboxes, Maildir messages or .eml files")
             }
-            return parseMessageFiles(messageFiles)
+            var parsed = parseMessageFiles(messageFiles)
+            for mailbox in mailboxes {
+                // One unreadable mailbox in the folder is reported; the others still make the digest.
+                do {
+                    let more = try parseMailbox(mailbox)
+                    parsed.documents += more.documents
+                    parsed.skipped += more.skipped
+                } catch {
+                    parsed.skipped.append((mailbox, 1, "\(error)"))
+                }
+            }
+            return parsed
         }
+        return try parseMailbox(path)
+    }
+
+    /// The messages of one mbox file (gzip-compressed or not).
+    private func parseMailbox(_ path: String) throws -> (documents: [Document], skipped: [(path: String, line: Int, error: String)]) {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw AssistantError.mailboxUnreadable(path: path, reason: "cannot open the file")
         }

@@ -20,7 +20,8 @@ struct ScannedFile: Sendable, Equatable {
     var contentPath: String? = nil
 }
 
-/// Expands the paths given to `sync` into files, without opening any of them.
+/// Expands the paths given to `sync` into files, opening none but those without an extension (for their
+/// first line).
 ///
 /// A folder yields every `*.md`/`*.markdown`/`*.org` below it as a note, and as mail every `*.eml` file,
 /// every message of a Maildir (the files in `cur/` and `new/` of a folder holding both, Maildir++
@@ -293,6 +294,12 @@ public enum MessageFiles {
     /// The Maildir entries and `.eml` files at `path` (a file) or below it (a folder), in name order.
     public static func paths(at path: String) -> [String] {
         SourceScanner.scan([path]).files.filter { $0.kind == .message }.map(\.path)
+    }
+
+    /// The mailbox files below the folder `path` that `assist index` would read (`*.mbox`, list archives,
+    /// Thunderbird's and Apple Mail's files), in name order.
+    public static func mailboxes(in folder: String) -> [String] {
+        SourceScanner.scan([folder]).files.filter { $0.kind == .mbox }.map(\.path)
     }
 
     /// The bytes of one message file, read as `assist index` reads it: never blocking on a FIFO, and

@@ -128,7 +128,7 @@ struct SummarizeCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "mbox files, Maildir folders or .eml files.") var mboxes: [String]
+    @Argument(help: "mbox files, Maildir folders, .eml files, or folders holding mailboxes.") var mboxes: [String]
     @Option(help: "Only threads with messages on or after this day (YYYY-MM-DD).") var since: String?
     @Option(help: "Only the thread with this id (the Message-ID of its first message).") var thread: String?
     @Option(help: "Chat model (default: chat_model from the config).") var model: String?

@@ -20,7 +20,7 @@ struct IndexCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "Notes folders, single notes, mbox files, Maildir folders and .eml files.") var paths: [String]
+    @Argument(help: "Notes folders, single notes, mbox files, Maildir folders, .eml files, and folders of mailboxes.") var paths: [String]
     @OptionGroup var options: IndexOptions
     @Flag(help: "Move a corrupt index aside and build a fresh one.") var rebuild = false
     @Flag(help: "Store text and full-text index only; skip embeddings (search falls back to BM25).")

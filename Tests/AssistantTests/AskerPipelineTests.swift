@@ -225,6 +225,28 @@ extension MailboxReaderTests {
     }
 }
 
+extension MailboxReaderTests {
+    @Test func readsTheMailboxesOfAFolder() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("mailboxes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("Local Folders"), withIntermediateDirectories: true)
+        // Thunderbird: an mbox without an extension per folder; a reply in Sent joins the thread in Inbox.
+        try "From - Tue Jan 05 10:00:00 2021\nFrom: Ana <ana@x.org>\nSubject: Launch\nMessage-ID: <a1@x.org>\n\nWe launch on March 14.\n"
+            .write(to: root.appendingPathComponent("Local Folders/Inbox"), atomically: true, encoding: .utf8)
+        try "From - Tue Jan 05 11:00:00 2021\nFrom: Me <me@x.org>\nSubject: Re: Launch\nMessage-ID: <b1@x.org>\nIn-Reply-To: <a1@x.org>\n\nI will book the venue.\n"
+            .write(to: root.appendingPathComponent("Local Folders/Sent"), atomically: true, encoding: .utf8)
+        try "From c@x.org Wed Jan  6 09:00:00 2021\nFrom: Cy <c@x.org>\nSubject: Lunch\nMessage-ID: <c1@x.org>\n\nLunch on Friday?\n"
+            .write(to: root.appendingPathComponent("archive.mbox"), atomically: true, encoding: .utf8)
+        let result = try MailboxReader().read([root.path])
+        #expect(result.skipped.isEmpty)
+        #expect(Set(result.threads.map { $0.messages.map(\.messageID) }) == [["a1@x.org", "b1@x.org"], ["c1@x.org"]])
+
+        let nothing = root.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: nothing, withIntermediateDirectories: true)
+        #expect(throws: AssistantError.self) { try MailboxReader().read([nothing.path]) }
+    }
+}
+
 @Suite struct RelevanceGateTests {
     let hits = [
         noteHit(1, path: "a.md", text: "The router is an RT-AX86U in the hallway.", score: 0.03),
