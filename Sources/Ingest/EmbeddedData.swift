@@ -1,7 +1,9 @@
 import Foundation
 
 /// Data carried inside a note that is not text: images pasted as `data:image/png;base64,…` URIs (web
-/// clippers, Joplin and Evernote exports) and Excalidraw drawings kept as a `compressed-json` block.
+/// clippers, Joplin and Evernote exports), Excalidraw drawings kept as a `compressed-json` block, and
+/// any other run of 1,024 ASCII characters without a space (a pasted key, a minified script, base64
+/// without a `data:` prefix), which no one types into a search.
 ///
 /// Megabytes of base64 would become thousands of chunks that mean nothing and still match vector
 /// queries, so the payloads are cut out before chunking. Line breaks stay, so every remaining line keeps
@@ -10,9 +12,46 @@ enum EmbeddedData {
     /// Shorter base64 runs are left alone: they may be an identifier someone searches for.
     static let minimumPayload = 64
 
-    /// `body` with long `base64,` payloads of `data:` URIs replaced by "…", and the lines inside
-    /// `compressed-json` fences emptied.
+    /// Runs of printable ASCII without a space at least this long are data. Bytes of other scripts end a
+    /// run: Chinese or Japanese prose has no spaces and must stay.
+    static let longestWord = 1024
+
+    /// `body` with long `base64,` payloads of `data:` URIs and other long runs without a space replaced
+    /// by "…", and the lines inside `compressed-json` fences emptied.
     static func withoutPayloads(_ body: String) -> String {
+        withoutLongRuns(withoutDataURIs(body))
+    }
+
+    /// `body` with every run of `longestWord` or more printable ASCII bytes but the space replaced by "…".
+    static func withoutLongRuns(_ body: String) -> String {
+        var run = 0
+        var longest = 0
+        for byte in body.utf8 {
+            run = byte > 0x20 && byte < 0x7F ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        guard longest >= longestWord else { return body }
+        var out: [UInt8] = []
+        var start: Int?
+        let bytes = Array(body.utf8)
+        func close(at end: Int) {
+            guard let first = start else { return }
+            if end - first >= longestWord { out.append(contentsOf: Array("…".utf8)) } else { out.append(contentsOf: bytes[first..<end]) }
+            start = nil
+        }
+        for (index, byte) in bytes.enumerated() {
+            if byte > 0x20 && byte < 0x7F {
+                if start == nil { start = index }
+            } else {
+                close(at: index)
+                out.append(byte)
+            }
+        }
+        close(at: bytes.count)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func withoutDataURIs(_ body: String) -> String {
         guard body.contains("base64,") || body.contains("compressed-json") else { return body }
         let bytes = Array(body.utf8)
         var out: [UInt8] = []

@@ -166,6 +166,19 @@ import Testing
         #expect(doc.body.utf8.count < 300)
     }
 
+    @Test func longRunsWithoutSpacesAreNotText() throws {
+        let blob = String(repeating: "q83vEjRWeJq8/+0=", count: 250_000)  // 4 MB of bare base64
+        let cjk = String(repeating: "会議は木曜日に延期されました。", count: 100)  // prose without spaces
+        let url = "https://example.com/" + String(repeating: "a", count: 500)
+        let doc = try parse("# Keys\nMy old key:\n\(blob)\n\(cjk)\nLink \(url) stays.\nLast line.")
+        let lines = doc.body.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 6, "every line keeps its number")
+        #expect(lines[2] == "…")
+        #expect(lines[3] == Substring(cjk))
+        #expect(lines[4] == Substring("Link \(url) stays."))
+        #expect(lines[5] == "Last line.")
+    }
+
     @Test func wikilinks() throws {
         let doc = try parse("""
             See [[Project Plan|the plan]] and [[Meeting Notes#Decisions]], [[ Spaced ]].
@@ -310,11 +323,10 @@ import Testing
     }
 
     @Test func hugeSingleLineIsHandled() throws {
-        var s = String(repeating: "word #tag [[link]] ", count: 10)
-        s += String(repeating: "x", count: 3_000_000)
-        let doc = try parse(s)
+        let words = String(repeating: "word #tag [[link]] ", count: 10)
+        let doc = try parse(words + String(repeating: "x", count: 3_000_000))
         #expect(doc.tags == ["tag"])
         #expect(doc.links == ["link"])
-        #expect(doc.body.utf8.count == s.utf8.count)
+        #expect(doc.body == words + "…", "a 3 MB run without a space is data, not words")
     }
 }
