@@ -218,6 +218,7 @@ struct SyncRun {
             report.failed.append(FailedSource(path: file.path, error: "\(error)"))
             return
         }
+        report.notices += document.warnings.map { "\(file.path): \($0)" }
         if record == nil, try moveIfVanished(file, hash: hash, bytes: Int64(data.count), document: document) { return }
         let chunks = chunker.chunks(for: document)
         let salvageModel = salvageModel

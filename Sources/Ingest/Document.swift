@@ -52,6 +52,9 @@ public struct Document: Sendable, Equatable {
     /// A machine sent the message: bulk mail, an automatic reply or notice, a no-reply address
     /// (`MailParser.isAutomated`). Nobody waits for an answer to it.
     public var isAutomated: Bool
+    /// Problems the parser worked around, for the person to fix at leisure ("front matter is not valid
+    /// YAML…"): the document is complete as far as the file allows.
+    public var warnings: [String] = []
     /// The markup of a note's body (Markdown or Org), which the chunker reads headings and blocks in.
     public var noteSyntax: NoteSyntax
 

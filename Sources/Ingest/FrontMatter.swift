@@ -61,6 +61,58 @@ struct FrontMatter: Sendable, Equatable {
         return result
     }
 
+    /// The fields of a front matter block that is not valid YAML, read line by line: `key: value` at the
+    /// start of a line, the value being everything after the first colon (`title: Meeting: Q3 plan`),
+    /// unquoted if quoted; lists as `[a, b]`, comma lists, or `- item` lines under the key. Linear in
+    /// the block's size, whatever it holds.
+    static func plainLines(_ yaml: String) -> FrontMatter {
+        var result = FrontMatter()
+        var listKey: String?
+        func unquoted(_ text: some StringProtocol) -> String {
+            var value = text.trimmingCharacters(in: .whitespaces)
+            for quote in ["\"", "'"] where value.hasPrefix(quote) {
+                value.removeFirst()
+                if value.hasSuffix(quote) { value.removeLast() }
+            }
+            return value.trimmingCharacters(in: .whitespaces)
+        }
+        func add(_ key: String, _ items: [String]) {
+            switch key {
+            case "tags", "tag", "keywords":
+                result.tags += items.flatMap { $0.split(separator: " ").map(String.init) }
+                    .map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }.filter { !$0.isEmpty }
+            case "aliases", "alias": result.aliases += items.filter { !$0.isEmpty }
+            default: break
+            }
+        }
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if let key = listKey, trimmed.hasPrefix("- ") {
+                add(key, [unquoted(trimmed.dropFirst(2))])
+                continue
+            }
+            listKey = nil
+            guard let first = line.first, first.isLetter, let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].lowercased()
+            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else { continue }
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if value.isEmpty {
+                listKey = key
+                continue
+            }
+            switch key {
+            case "title": result.title = unquoted(value)
+            case "date", "created", "created_at", "published":
+                if result.date == nil || key == "date", let date = DateParsing.parse(unquoted(value)) { result.date = date }
+            default:
+                let list = value.hasPrefix("[") ? String(value.dropFirst().prefix { $0 != "]" }) : value
+                add(key, list.split(separator: ",").map(unquoted))
+            }
+        }
+        if result.title?.isEmpty == true { result.title = nil }
+        return result
+    }
+
     /// Logseq's page properties: `key:: value` lines at the very top of a page, where other tools put
     /// YAML. Values are comma lists whose items may be written `[[page]]` or `#tag`. Reads the keys YAML
     /// front matter would give (title, tags, alias, date); `lines` are the note's first lines.

@@ -11,10 +11,19 @@ public enum MarkdownNoteParser {
         let lines = MarkdownLines(text)
 
         var frontMatter = FrontMatter()
+        var warnings: [String] = []
         var bodyStartLine = 0  // 0-based index into lines
         if let closing = lines.frontMatterClosingLine() {
             let yaml = lines.join(1..<closing)
-            frontMatter = try FrontMatter.parse(yaml, path: path, firstLine: 2)
+            do {
+                frontMatter = try FrontMatter.parse(yaml, path: path, firstLine: 2)
+            } catch .badFrontMatter(_, let line, let reason) {
+                // `title: Meeting: Q3 plan` is not YAML, and such notes are common: the note still counts,
+                // with what a plain reading of its lines gives, and the person learns what to fix.
+                frontMatter = FrontMatter.plainLines(yaml)
+                let at = line.map { " (line \($0))" } ?? ""
+                warnings.append("front matter is not valid YAML\(at): \(reason); its title, tags, aliases and date were read as plain 'key: value' lines")
+            }
             bodyStartLine = closing + 1
         } else {
             // Logseq keeps them as lines of the page itself, so they stay in the body.
@@ -35,10 +44,12 @@ public enum MarkdownNoteParser {
         }
         let statedDate = frontMatter.date ?? DateParsing.dateInFileName(baseName)
 
-        return Document(
+        var document = Document(
             kind: .note, path: path, title: title, date: statedDate ?? modified, dateIsFileTime: statedDate == nil,
             tags: tags, links: scan.links,
             aliases: frontMatter.aliases, body: body, bodyLineOffset: bodyStartLine + 1)
+        document.warnings = warnings
+        return document
     }
 
     /// Decodes note bytes: refuses binary files, strips a UTF-8 byte order mark, tolerates a few invalid

@@ -60,18 +60,25 @@ import Testing
         #expect(doc.bodyLineOffset == 4)
     }
 
-    @Test func brokenYAMLIsAnError() {
-        #expect(throws: IngestError.self) { try parse("---\ntitle: [unclosed\ntags: x\n---\nbody") }
-        do {
-            _ = try parse("---\ntitle: [unclosed\n---\nbody")
-            Issue.record("expected an error")
-        } catch {
-            #expect(error.description.contains("/notes/Some Note.md"))
-            #expect(error.description.contains("front matter"))
-        }
+    @Test func frontMatterThatIsNotYAMLIsReadLineByLineWithAWarning() throws {
+        let colon = try parse("---\ntitle: Meeting: Q3 plan\ntags: [work, 'q3']\ndate: 2026-03-14\n---\n# Q3\nbody")
+        #expect(colon.title == "Meeting: Q3 plan")
+        #expect(colon.tags == ["work", "q3"])
+        #expect(colon.date == utc(2026, 3, 14))
+        #expect(colon.body == "# Q3\nbody" && colon.bodyLineOffset == 6)
+        #expect(colon.warnings.count == 1)
+        #expect(colon.warnings.first?.contains("front matter is not valid YAML (line 2)") == true, "\(colon.warnings)")
+
+        let unclosed = try parse("---\ntitle: \"Boiler: the saga\naliases:\n  - boiler\n  - \"heating\"\ntags: home repair\n---\nbody")
+        #expect(unclosed.title == "Boiler: the saga")
+        #expect(unclosed.aliases == ["boiler", "heating"])
+        #expect(unclosed.tags == ["home", "repair"])
+        #expect(unclosed.warnings.count == 1)
+        // Valid YAML gives no warning.
+        #expect(try parse("---\ntitle: \"Meeting: Q3\"\n---\nbody").warnings.isEmpty)
     }
 
-    @Test func aliasBombFailsFast() {
+    @Test func aliasBombIsReadAsPlainLines() {
         var yaml = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
         let names = ["b", "c", "d", "e", "f", "g", "h", "i"]
         var previous = "a"
@@ -80,13 +87,11 @@ import Testing
             previous = name
         }
         do {
-            _ = try parse("---\n\(yaml)title: x\n---\nbody")
-            Issue.record("alias bomb accepted")
+            let doc = try parse("---\n\(yaml)title: x\n---\nbody")
+            #expect(doc.title == "x" && doc.body == "body")
+            #expect(doc.warnings.first?.contains("aliases") == true, "\(doc.warnings)")
         } catch {
-            guard case .badFrontMatter(_, _, let reason) = error else {
-                Issue.record("unexpected \(error)"); return
-            }
-            #expect(reason.contains("aliases"))
+            Issue.record("unexpected \(error)")
         }
     }
 
@@ -98,18 +103,15 @@ import Testing
             guard case IngestError.frontMatterTooLarge(_, let bytes, 65536) = error else { return false }
             return bytes > 65536
         }
+        // Nesting deep enough to exhaust the YAML composer's stack never reaches it: the block is read
+        // as plain lines instead, with the reason.
         let deep = "---\nx: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n---\n"
-        #expect(throws: IngestError.self) { try parse(deep) }
+        #expect(try parse(deep).warnings.first?.contains("nesting") == true)
         let dashes = "---\nx:\n" + String(repeating: "- ", count: 3000) + "y\n---\n"
-        #expect(throws: IngestError.self) { try parse(dashes) }
+        #expect(try parse(dashes).warnings.first?.contains("nesting") == true)
         // An apostrophe in a plain scalar or quoted brackets cannot hide nesting from the guard.
         let hidden = "---\na: it's\nb: " + String(repeating: "[\"]\", ", count: 3000) + "\n---\n"
-        #expect {
-            try parse(hidden)
-        } throws: { error in
-            guard case IngestError.badFrontMatter(_, _, let reason) = error else { return false }
-            return reason.contains("nesting")
-        }
+        #expect(try parse(hidden).warnings.first?.contains("nesting") == true)
         // Ordinary quoting and comments are fine.
         let fine = try parse("---\ntitle: \"It's [not] nested\" # comment [[[\ntags: ['a', \"b\"]\n---\nx")
         #expect(fine.title == "It's [not] nested")
