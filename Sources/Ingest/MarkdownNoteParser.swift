@@ -7,11 +7,11 @@ public enum MarkdownNoteParser {
     /// Parses a note. `path` names the file in errors and in the document; `modified` is the date used
     /// when neither the front matter nor the file name carries one.
     public static func parse(_ data: Data, path: String, modified: Date) throws(IngestError) -> Document {
-        let text = try decodeText(data, path: path)
+        let (text, encodingWarning) = try decodeText(data, path: path)
         let lines = MarkdownLines(text)
 
         var frontMatter = FrontMatter()
-        var warnings: [String] = []
+        var warnings = encodingWarning.map { [$0] } ?? []
         var bodyStartLine = 0  // 0-based index into lines
         if let closing = lines.frontMatterClosingLine() {
             let yaml = lines.join(1..<closing)
@@ -53,27 +53,29 @@ public enum MarkdownNoteParser {
     }
 
     /// Decodes note bytes: refuses binary files, strips a UTF-8 byte order mark, tolerates a few invalid
-    /// bytes (replaced by U+FFFD) and refuses files that are mostly not UTF-8.
-    static func decodeText(_ data: Data, path: String) throws(IngestError) -> String {
+    /// bytes (replaced by U+FFFD), and reads a file with more as Windows-1252, the 8-bit encoding of older
+    /// Windows and Mac editors (Latin-1's letters and then some), with a warning saying so.
+    static func decodeText(_ data: Data, path: String) throws(IngestError) -> (text: String, warning: String?) {
         // UTF-16 with a byte order mark (Windows editors): decode instead of calling it binary.
         if data.count >= 2, (data[data.startIndex] == 0xFF && data[data.startIndex + 1] == 0xFE)
             || (data[data.startIndex] == 0xFE && data[data.startIndex + 1] == 0xFF) {
-            if let s = String(data: data, encoding: .utf16) { return s }
+            if let s = String(data: data, encoding: .utf16) { return (s, nil) }
             throw .invalidUTF8(path: path, invalidBytes: data.count, totalBytes: data.count)
         }
-        let result: Result<String, IngestError> = data.withUnsafeBytes { raw in
+        let result: Result<(text: String, warning: String?), IngestError> = data.withUnsafeBytes { raw in
             if TextDecoding.looksBinary(raw) { return .failure(.binaryContent(path: path)) }
             var bytes = raw
             if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
                 bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
             }
             switch TextDecoding.decodeUTF8(bytes) {
-            case .valid(let s): return .success(s)
+            case .valid(let s): return .success((s, nil))
             case .lossy(let s, let invalid):
-                if Double(invalid) > Double(bytes.count) * TextDecoding.maxInvalidFraction {
+                guard Double(invalid) > Double(bytes.count) * TextDecoding.maxInvalidFraction else { return .success((s, nil)) }
+                guard let legacy = Charset.iconvDecode(Array(bytes), from: "WINDOWS-1252") else {
                     return .failure(.invalidUTF8(path: path, invalidBytes: invalid, totalBytes: bytes.count))
                 }
-                return .success(s)
+                return .success((legacy, "\(invalid) of \(bytes.count) bytes are not UTF-8, so the file was read as Windows-1252; if its accents look wrong in search results, convert it to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)"))
             }
         }
         return try result.get()

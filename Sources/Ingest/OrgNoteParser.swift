@@ -28,7 +28,8 @@ public enum NoteParser {
 /// numbers are the file's own.
 public enum OrgNoteParser {
     public static func parse(_ data: Data, path: String, modified: Date) throws(IngestError) -> Document {
-        let text = EmbeddedData.withoutPayloads(try MarkdownNoteParser.decodeText(data, path: path))
+        let decoded = try MarkdownNoteParser.decodeText(data, path: path)
+        let text = EmbeddedData.withoutPayloads(decoded.text)
         var title: String?
         var firstHeading: String?
         var date: Date?
@@ -64,10 +65,12 @@ public enum OrgNoteParser {
         let fileName = (path as NSString).lastPathComponent
         let baseName = (fileName as NSString).deletingPathExtension
         let statedDate = date ?? DateParsing.dateInFileName(baseName)
-        return Document(
+        var document = Document(
             kind: .note, path: path, title: title ?? firstHeading ?? (baseName.isEmpty ? fileName : baseName),
             date: statedDate ?? modified, dateIsFileTime: statedDate == nil, tags: tags, links: links,
             aliases: aliases, body: text, bodyLineOffset: 1, noteSyntax: .org)
+        document.warnings = decoded.warning.map { [$0] } ?? []
+        return document
     }
 
     private static func keyword(_ name: String, in line: String, _ lower: String) -> String? {

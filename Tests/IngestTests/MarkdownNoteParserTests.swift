@@ -294,14 +294,19 @@ import Testing
         #expect(throws: IngestError.binaryContent(path: "/n/c.md")) {
             try MarkdownNoteParser.parse(controls, path: "/n/c.md", modified: modified)
         }
-        // Mostly Latin-1 bytes: refused.
-        let latin = Data((0..<200).map { _ in UInt8(0xE9) })
-        #expect(throws: IngestError.self) { try MarkdownNoteParser.parse(latin, path: "/n/l.md", modified: modified) }
+        // Windows-1252 (or Latin-1) text: read as such, with a warning saying how to convert the file.
+        let latin = Data(encode("# Café\nCrème brûlée €5 “quoted”", to: "WINDOWS-1252"))
+        let legacy = try? MarkdownNoteParser.parse(latin, path: "/n/l.md", modified: modified)
+        #expect(legacy?.title == "Café")
+        #expect(legacy?.body == "# Café\nCrème brûlée €5 “quoted”")
+        #expect(legacy?.warnings.first?.contains("read as Windows-1252") == true)
+        let org = try? NoteParser.parse(Data(encode("#+TITLE: Jardín\n", to: "WINDOWS-1252")), path: "/n/j.org", modified: modified)
+        #expect(org?.title == "Jardín" && org?.warnings.count == 1)
         // A stray invalid byte in long UTF-8 text: decoded with a replacement character.
         var mostly = Data(String(repeating: "valid text ", count: 50).utf8)
         mostly.append(0xFF)
         let doc = try? MarkdownNoteParser.parse(mostly, path: "/n/m.md", modified: modified)
-        #expect(doc?.body.hasSuffix("\u{FFFD}") == true)
+        #expect(doc?.body.hasSuffix("\u{FFFD}") == true && doc?.warnings.isEmpty == true)
     }
 
     @Test func utf16WithByteOrderMark() throws {
