@@ -14,6 +14,9 @@ public struct ThreadSummary: Sendable, Equatable, Encodable {
     public var notes: SummaryNotes
     /// Whether the digest puts this thread first because the user has something to do or answer.
     public var needsAction: Bool
+    /// Whom the thread waits on: the recipients of its newest message when a person wrote it and it asks
+    /// something (`SummaryDigest.asksTheReader`); empty when nobody was asked anything.
+    public var waitingOn: [String] = []
     /// Sender of the newest message, and its recipients (for deciding whom a thread waits on).
     public var lastSender: String?
     public var lastRecipients: [String]
@@ -53,7 +56,7 @@ public struct ThreadSummary: Sendable, Equatable, Encodable {
     enum CodingKeys: String, CodingKey {
         case threadID = "thread_id", subject, participants, messageIDs = "message_ids", firstDate = "first_date"
         case lastDate = "last_date", summary, decisions, actionItems = "action_items", openQuestions = "open_questions"
-        case needsAction = "needs_action"
+        case needsAction = "needs_action", waitingOn = "waiting_on"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -69,6 +72,7 @@ public struct ThreadSummary: Sendable, Equatable, Encodable {
         try c.encode(notes.actionItems.map(EncodedAction.init), forKey: .actionItems)
         try c.encode(notes.openQuestions, forKey: .openQuestions)
         try c.encode(needsAction, forKey: .needsAction)
+        try c.encode(waitingOn, forKey: .waitingOn)
     }
 
     /// Action items always carry all three keys, `null` where unknown.
@@ -112,6 +116,7 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
         var marked = threads
         for index in marked.indices {
             marked[index].needsAction = user.map { needsAction(marked[index], user: $0, names: names) } ?? false
+            marked[index].waitingOn = waitingOn(marked[index])
         }
         marked.sort { a, b in
             if a.needsAction != b.needsAction { return a.needsAction }
@@ -151,6 +156,18 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
         return asksTheReader(thread.lastText)
     }
 
+    /// The people the newest message asks something of: its recipients other than its sender, when a
+    /// person wrote it and it asks (a list address stands for the list).
+    static func waitingOn(_ thread: ThreadSummary) -> [String] {
+        guard !thread.lastIsAutomated, asksTheReader(thread.lastText) else { return [] }
+        let sender = thread.lastSender.map(MailAddress.address)
+        var seen = Set<String>()
+        return thread.lastRecipients.filter { person in
+            let address = MailAddress.address(of: person)
+            return address != sender && seen.insert(address).inserted
+        }
+    }
+
     /// Whether a message asks its reader for something: a question of three words or more ("Questions?"
     /// alone is a footer), or a request ("please", "could you", "let me know"). A sentence starting with
     /// "if" offers help rather than asking ("If you have any questions, please contact us").
@@ -188,6 +205,16 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
             let people = thread.participants.map { MailAddress.name(of: $0).isEmpty ? $0 : MailAddress.name(of: $0) }
             if !people.isEmpty { meta.append(people.prefix(6).joined(separator: ", ") + (people.count > 6 ? ", …" : "")) }
             out += "*" + meta.joined(separator: " · ") + "*\n\n"
+            if !thread.waitingOn.isEmpty, let asker = thread.lastSender {
+                func label(_ person: String) -> String {
+                    if let user, MailAddress.address(of: person) == user { return "you" }
+                    let name = MailAddress.name(of: person)
+                    return name.isEmpty ? MailAddress.address(of: person) : name
+                }
+                let since = thread.lastDate.map { " since \(DateLabel.day($0))" } ?? ""
+                out += "Waiting on \(thread.waitingOn.prefix(4).map(label).joined(separator: ", "))"
+                    + "\(thread.waitingOn.count > 4 ? ", …" : ""), asked by \(label(asker))\(since).\n\n"
+            }
             if !thread.summary.isEmpty { out += thread.summary + "\n\n" }
             if !thread.decisions.isEmpty {
                 out += "**Decisions**\n" + thread.decisions.map { "- \($0)\n" }.joined() + "\n"

@@ -307,6 +307,12 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         #expect(digest.user == "dana@x.org")
         #expect(digest.threads.map(\.threadID) == ["assigned", "old-question", "newest-fyi", "i-asked"])
         #expect(digest.threads.map(\.needsAction) == [true, true, false, false])
+        // Who waits on whom, read from the newest message: a question or a request waits on its recipients.
+        #expect(digest.threads.map(\.waitingOn) == [["Carol <carol@x.org>"], [me], [], ["Ana <ana@x.org>"]])
+        let markdown = digest.markdown
+        #expect(markdown.contains("Waiting on you, asked by Ana since 2024-01-01."), "\(markdown)")
+        #expect(markdown.contains("Waiting on Ana, asked by you since 2024-02-15."), "\(markdown)")
+        #expect(markdown.contains("Waiting on Carol, asked by Bob since 2024-02-01."), "\(markdown)")
 
         let configured = SummaryDigest.ordered(threads, userAddress: "Ana <ANA@x.org>", recipientCounts: ["dana@x.org": 5])
         #expect(configured.threads.map(\.threadID) == ["i-asked", "newest-fyi", "assigned", "old-question"])
@@ -345,7 +351,7 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let first = try #require((json["threads"] as? [[String: Any]])?.first)
         for key in ["thread_id", "subject", "participants", "message_ids", "first_date", "last_date", "summary", "decisions",
-                    "action_items", "open_questions"] {
+                    "action_items", "open_questions", "needs_action", "waiting_on"] {
             #expect(first[key] != nil, "missing \(key)")
         }
         let action = try #require((first["action_items"] as? [[String: Any]])?.first)
