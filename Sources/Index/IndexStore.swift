@@ -185,6 +185,9 @@ public final class IndexStore: Retriever, Sendable {
                 db: path, notes: notes, mail: mail, chunks: chunks, embedded: embedded,
                 embeddingModel: model, lastIndex: lastIndex)
             status.archiveCopies = CompressedArchives(indexPath: path).copies()
+            status.warnings = try Row.fetchAll(
+                db, sql: "SELECT path, warnings FROM documents WHERE warnings IS NOT NULL ORDER BY path"
+            ).flatMap { row in JSONList.decode(row["warnings"]).map { IndexStatus.Warning(path: row["path"], warning: $0) } }
             return status
         }
     }
@@ -309,6 +312,14 @@ public struct IndexStatus: Sendable, Equatable, Encodable {
     /// Decompressed copies of gzip mail archives kept next to the index (`CompressedArchives`): plain
     /// text of the user's mail outside the index file, so status names where they are.
     public var archiveCopies = ArchiveCopies()
+    /// Documents indexed with a problem worked around (front matter read line by line, a note read as
+    /// Windows-1252): what to fix, still there after the run that printed it.
+    public var warnings: [Warning] = []
+
+    public struct Warning: Sendable, Equatable, Encodable {
+        public var path: String
+        public var warning: String
+    }
 
     public struct ArchiveCopies: Sendable, Equatable, Encodable {
         public var folder = ""
@@ -328,7 +339,7 @@ public struct IndexStatus: Sendable, Equatable, Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case db, documents, chunks, embedded, embeddingModel = "embedding_model", lastIndex = "last_index"
-        case archiveCopies = "archive_copies"
+        case archiveCopies = "archive_copies", warnings
     }
     private struct Counts: Encodable { var notes: Int; var mail: Int }
 
@@ -341,6 +352,7 @@ public struct IndexStatus: Sendable, Equatable, Encodable {
         try container.encode(embeddingModel, forKey: .embeddingModel)
         try container.encode(lastIndex.map { ISO8601DateFormatter().string(from: $0) }, forKey: .lastIndex)
         if archiveCopies.count > 0 { try container.encode(archiveCopies, forKey: .archiveCopies) }
+        if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
     }
 }
 

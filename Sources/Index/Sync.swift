@@ -762,8 +762,8 @@ struct SyncRun {
             sql: """
                 INSERT INTO documents(kind, path, mbox_offset, mbox_length, message_id, title, from_addr, to_addrs,
                     date, date_is_file_time, tags, links, aliases, attachments, "references", body, content_hash, mtime,
-                    size, line_offset)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    size, line_offset, warnings)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let arguments: [(any DatabaseValueConvertible)?] = [
             document.kind.rawValue, document.path, document.mboxOffset, document.mboxLength, document.messageID,
@@ -771,7 +771,7 @@ struct SyncRun {
             document.dateIsFileTime,
             JSONList.encode(document.tags), JSONList.encode(document.links), JSONList.encode(document.aliases),
             JSONList.encode(document.attachments), JSONList.encode(document.references), document.body, contentHash,
-            mtime, size, document.bodyLineOffset,
+            mtime, size, document.bodyLineOffset, document.warnings.isEmpty ? nil : JSONList.encode(document.warnings),
         ]
         try statement.execute(arguments: StatementArguments(arguments))
         let documentID = db.lastInsertedRowID

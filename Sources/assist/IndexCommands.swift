@@ -161,6 +161,11 @@ struct StatusCommand: AsyncParsableCommand {
                 let size = ByteCountFormatter.string(fromByteCount: copies.bytes, countStyle: .file)
                 t.out("  decompressed mail archives: \(copies.count) (\(size)) in \(copies.folder)")
             }
+            if !status.warnings.isEmpty {
+                t.out("  indexed with warnings: \(status.warnings.count) (fix the files; the next index run reads them again)")
+                for item in status.warnings.prefix(10) { t.out("    \(item.path): \(item.warning)") }
+                if status.warnings.count > 10 { t.out("    … \(status.warnings.count - 10) more in `assist status --json`") }
+            }
         } else {
             t.out("  not created yet: run `assist index ~/notes ~/mail/inbox.mbox`")
         }

@@ -32,5 +32,26 @@ import Testing
         #expect(search.status == 0, "\(search.summary)")
         let hits = try search.json()["results"] as? [[String: Any]]
         #expect(hits?.first?["path"] as? String == scratch.path("notes/boat.md"))
+        #expect(after["warnings"] == nil, "listed only when there are some")
+    }
+
+    @Test func notesIndexedWithWarningsStayListedUntilFixed() throws {
+        let scratch = try Scratch()
+        let cli = try AssistCLI(scratch)
+        try scratch.write("notes/meeting.md", text: "---\ntitle: Meeting: Q3 plan\n---\nThe kayak budget is agreed.\n")
+        try scratch.write("notes/boat.md", text: "# Boat\n\nThe boat is moored at pier 9.\n")
+        #expect(try cli.run(["index", "--no-embed", "--db", scratch.db, scratch.path("notes")]).status == 0)
+        // A second run reads nothing, so only status can still tell.
+        #expect(try cli.run(["index", "--no-embed", "--db", scratch.db, scratch.path("notes")]).status == 0)
+        let warnings = try cli.run(["status", "--json", "--db", scratch.db]).json()["warnings"] as? [[String: String]] ?? []
+        #expect(warnings.count == 1)
+        #expect(warnings.first?["path"] == scratch.path("notes/meeting.md"))
+        #expect(warnings.first?["warning"]?.contains("front matter is not valid YAML (line 2)") == true, "\(warnings)")
+        let text = try cli.run(["status", "--db", scratch.db])
+        #expect(text.stdout.contains("indexed with warnings: 1"), "\(text.summary)")
+
+        try scratch.write("notes/meeting.md", text: "---\ntitle: \"Meeting: Q3 plan\"\n---\nThe kayak budget is agreed.\n")
+        #expect(try cli.run(["index", "--no-embed", "--db", scratch.db, scratch.path("notes")]).status == 0)
+        #expect(try cli.run(["status", "--json", "--db", scratch.db]).json()["warnings"] == nil)
     }
 }

@@ -25,7 +25,7 @@ import Testing
         _ = try IndexStore(path: scratch.dbPath)
         let again = try IndexStore(path: scratch.dbPath)
         let applied = try again.count("SELECT count(*) FROM grdb_migrations")
-        #expect(applied == 3)
+        #expect(applied == 4)
         #expect(try again.status().chunks == 0)
         #expect(try again.integrityCheck().isEmpty)
     }
@@ -42,7 +42,7 @@ import Testing
         try old.close()
 
         let store = try IndexStore(path: scratch.dbPath)
-        #expect(try store.count("SELECT count(*) FROM grdb_migrations") == 3)
+        #expect(try store.count("SELECT count(*) FROM grdb_migrations") == 4)
         #expect(try store.count("SELECT count(*) FROM sources WHERE path = '/notes/a.md' AND kind = 'note'") == 1)
         try store.pool.write { db in
             try db.execute(sql: "INSERT INTO sources(path, kind, size, mtime) VALUES ('/m/cur/1', 'message', 10, 1)")
