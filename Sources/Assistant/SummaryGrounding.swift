@@ -8,7 +8,7 @@ import Foundation
 /// Each decision, action and open question must therefore be made mostly of the thread's own words (a few
 /// words of framing aside), and an open question must be phrased as one. The check reads word stems, not
 /// meaning, so a faithful paraphrase passes as long as it keeps the thread's nouns and verbs.
-public enum SummaryGrounding {
+enum SummaryGrounding {
     /// Share of an item's words the thread must contain. Half lets a model rephrase the verbs of a
     /// sentence ("ship the units" → "send the units") while an invented item, whose words mostly come
     /// from nowhere in the thread, falls below it.

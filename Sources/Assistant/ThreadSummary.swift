@@ -174,8 +174,7 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
     static func asksTheReader(_ text: String) -> Bool {
         let requests = ["please", "could you", "can you", "would you", "will you", "let me know", "let us know", "kindly"]
         return LexicalText.sentences(in: text).contains { sentence in
-            let lowered = sentence.lowercased()
-            let words = LexicalText.words(lowered)
+            let words = LexicalText.words(sentence)
             if words.first == "if" { return false }
             if sentence.hasSuffix("?") && words.count >= 3 { return true }
             let padded = " " + words.joined(separator: " ") + " "
