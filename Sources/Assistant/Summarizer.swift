@@ -139,6 +139,8 @@ public struct Summarizer: Sendable {
     static func refined(_ modelNotes: SummaryNotes, for thread: ThreadTranscript) -> SummaryNotes {
         var notes = modelNotes.withoutRepeatsAcrossPeople(thread.participants).withoutCopiedClosings(thread.messages)
             .supported(by: thread)
+        // The parser collapses a looping phrase; summaries cached before it did are collapsed here.
+        notes.summary = SummaryParser.withoutRepeatedRuns(notes.summary)
         for decision in DecisionSpotter.decisions(in: thread)
         where !notes.decisions.contains(where: { Self.similar($0, decision) }) {
             notes.decisions.append(decision)

@@ -192,7 +192,8 @@ public enum SummaryParser {
             summaryLines = preamble.filter { !$0.hasSuffix(":") }
             if !sawHeading { summaryLines = preamble }
         }
-        notes.summary = withoutSignOffs(dropRepeatedSentences(summaryLines.filter { !isPlaceholder($0) }.joined(separator: " ")))
+        notes.summary = withoutSignOffs(dropRepeatedSentences(withoutRepeatedRuns(
+            summaryLines.filter { !isPlaceholder($0) }.joined(separator: " "))))
         return notes
     }
 
@@ -237,6 +238,28 @@ public enum SummaryParser {
         "yours faithfully", "yours sincerely", "yours truly", "best regards", "kind regards", "warm regards",
         "best wishes", "many thanks", "regards", "cheers", "sincerely", "thanks", "best",
     ]
+
+    /// `text` with a run of three words or more that follows itself at once kept once: a model looping on
+    /// a subject line without a full stop ("Field Tech Weekly #112 - roundup Field Tech Weekly #112 -
+    /// roundup …") never ends a sentence for `dropRepeatedSentences` to catch.
+    static func withoutRepeatedRuns(_ text: String) -> String {
+        var words = text.split(separator: " ", omittingEmptySubsequences: true)
+        var start = 0
+        while start < words.count {
+            var removed = false
+            var length = 3
+            while start + 2 * length <= words.count {
+                if words[start..<(start + length)].elementsEqual(words[(start + length)..<(start + 2 * length)]) {
+                    words.removeSubrange((start + length)..<(start + 2 * length))
+                    removed = true
+                } else {
+                    length += 1
+                }
+            }
+            if !removed { start += 1 }
+        }
+        return words.joined(separator: " ")
+    }
 
     /// `text` with every sentence after its first occurrence removed: a small model decoding greedily can
     /// loop on one sentence until it runs out of tokens, and the loop adds nothing. An unfinished last

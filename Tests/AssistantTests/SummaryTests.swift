@@ -394,6 +394,16 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         #expect(notes.summary == "The server was shut down. The backups were deleted. The DNS record is gone!")
     }
 
+    @Test func aPhraseRepeatedWithoutAFullStopIsKeptOnce() {
+        let notes = SummaryParser.parse(
+            "SUMMARY: Field Tech Weekly #112 - offline-first roundup Field Tech Weekly #112 - offline-first roundup "
+                + "Field Tech Weekly #112 - offline-first roundup")
+        #expect(notes.summary == "Field Tech Weekly #112 - offline-first roundup")
+        // Words that repeat for a reason stay: "very very" is two words, and a list is no loop.
+        #expect(SummaryParser.withoutRepeatedRuns("It was very very late. Ana, Bob, Ana, Bob.") == "It was very very late. Ana, Bob, Ana, Bob.")
+        #expect(SummaryParser.withoutRepeatedRuns("a b c d a b c d e") == "a b c d e")
+    }
+
     @Test func decimalsAndAbbreviationsInsideASentenceDoNotSplitIt() {
         let notes = SummaryParser.parse("SUMMARY: Version 1.4.2 fixed it. Version 1.4.2 fixed it.")
         #expect(notes.summary == "Version 1.4.2 fixed it.")
