@@ -56,9 +56,10 @@ public struct MailboxReader: Sendable {
     private func parse(_ path: String) throws -> (documents: [Document], skipped: [(path: String, line: Int, error: String)]) {
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-        let messageFiles = exists ? MessageFiles.paths(at: path) : []
+        let found: (messages: [String], mailboxes: [String]) = exists ? MessageFiles.mail(at: path) : ([], [])
+        let messageFiles = found.messages
         if isFolder.boolValue || !messageFiles.isEmpty {
-            let mailboxes = isFolder.boolValue ? MessageFiles.mailboxes(in: path) : []
+            let mailboxes = isFolder.boolValue ? found.mailboxes : []
             guard !messageFiles.isEmpty || !mailboxes.isEmpty else {
                 throw AssistantError.mailboxUnreadable(path: path, reason: "the folder holds no mailboxes, Maildir messages or .eml files")
             }

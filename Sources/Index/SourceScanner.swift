@@ -26,8 +26,9 @@ struct ScannedFile: Sendable, Equatable {
 /// A folder yields every `*.md`/`*.markdown`/`*.org` below it as a note, and as mail every `*.eml` file,
 /// every message of a Maildir (the files in `cur/` and `new/` of a folder holding both, Maildir++
 /// `.Folder`s included; `tmp/` holds deliveries in progress, and messages flagged trashed are left out)
-/// and every mailbox file (`mailboxKind`): `*.mbox`, a list archive's `2026-September.txt.gz`, or a file
-/// without an extension that starts like an mbox, as Thunderbird and Apple Mail keep them. Other
+/// and every mailbox file: `*.mbox` or a list archive's `2026-September.txt.gz` (`isMailboxName`), or a
+/// file without an extension that starts like an mbox (`startsLikeMbox`), as Thunderbird and Apple Mail
+/// keep them. Other
 /// dot-folders (`.git`, `.obsidian`, `.trash`) are skipped, symbolic links are followed but each real
 /// folder is entered once (so link loops end), and FIFOs, sockets and devices are never opened (nothing
 /// can block on them); those named like notes are reported as failed. A file path is a note or a message
@@ -87,21 +88,13 @@ struct SourceScanner {
         "november", "december",
     ]
 
-    /// Whether a file without an extension is an mbox, by its first line: `From `, a sender (an address,
-    /// or Thunderbird's `-`), then a date with digits. Thunderbird's folders (`Inbox`, `Sent`) and Apple
-    /// Mail's exports (`X.mbox/mbox`) have no extension; a text that happens to begin with "From the
-    /// river…" has no time of day there. Reads at most 256 bytes of a regular file, which cannot block.
+    /// Whether a file without an extension is an mbox, by its first line as the mbox splitter reads one
+    /// (`MboxSplitter.startsWithFromLine`). Thunderbird's folders (`Inbox`, `Sent`) and Apple Mail's
+    /// exports (`X.mbox/mbox`) have no extension; a text that happens to begin with "From the river…"
+    /// has no date there. Reads at most 512 bytes of a regular file, which cannot block.
     static func startsLikeMbox(_ path: String) -> Bool {
-        guard let handle = try? SafeFile.openRegular(path), let head = try? handle.read(upToCount: 256) else { return false }
-        let line = head.prefix { $0 != 0x0A }
-        guard line.starts(with: Array("From ".utf8)) else { return false }
-        let fields = line.dropFirst(5).split(separator: 0x20)
-        // The date's time of day: a colon between digits ("10:00:00").
-        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
-        return fields.count >= 3 && fields.dropFirst().contains { field in
-            let bytes = Array(field)
-            return bytes.indices.dropFirst().dropLast().contains { bytes[$0] == UInt8(ascii: ":") && isDigit(bytes[$0 - 1]) && isDigit(bytes[$0 + 1]) }
-        }
+        guard let handle = try? SafeFile.openRegular(path), let head = try? handle.read(upToCount: 512) else { return false }
+        return MboxSplitter.startsWithFromLine(prefix: head)
     }
 
     /// Whether `folder` is a Maildir: it holds both `cur` and `new`.
@@ -291,15 +284,13 @@ enum SafeFile {
 /// Finds mail kept one message per file, the way `assist index` does, for readers that take such mail
 /// without an index (`assist summarize ~/Maildir`).
 public enum MessageFiles {
-    /// The Maildir entries and `.eml` files at `path` (a file) or below it (a folder), in name order.
-    public static func paths(at path: String) -> [String] {
-        SourceScanner.scan([path]).files.filter { $0.kind == .message }.map(\.path)
-    }
-
-    /// The mailbox files below the folder `path` that `assist index` would read (`*.mbox`, list archives,
-    /// Thunderbird's and Apple Mail's files), in name order.
-    public static func mailboxes(in folder: String) -> [String] {
-        SourceScanner.scan([folder]).files.filter { $0.kind == .mbox }.map(\.path)
+    /// The mail at `path` as `assist index` would read it, from one scan: Maildir entries and `.eml`
+    /// files, and (below a folder) mailbox files (`*.mbox`, list archives, Thunderbird's and Apple Mail's
+    /// files), each in name order. A file path that is neither a message nor a folder comes back as a
+    /// mailbox.
+    public static func mail(at path: String) -> (messages: [String], mailboxes: [String]) {
+        let files = SourceScanner.scan([path]).files
+        return (files.filter { $0.kind == .message }.map(\.path), files.filter { $0.kind == .mbox }.map(\.path))
     }
 
     /// The bytes of one message file, read as `assist index` reads it: never blocking on a FIFO, and

@@ -104,6 +104,14 @@ public struct MboxSplitter: Sendable {
         return prefix[i...].starts(with: "From ".utf8)
     }
 
+    /// Whether a file prefix starts with a full mbox `From ` line (`hasFromLineShape`: an address, then a
+    /// date with a time and a year), not just the word: for telling a mailbox without a file extension
+    /// from a text that begins "From the river…".
+    public static func startsWithFromLine(prefix: Data) -> Bool {
+        let line = prefix.prefix { $0 != 0x0A }
+        return line.starts(with: "From ".utf8) && line.withUnsafeBytes { hasFromLineShape($0) }
+    }
+
     /// Why a file whose prefix is not an mbox's is not one, in words a user can act on: compressed
     /// archives (as mailing lists publish them) must be unpacked first, and a single saved message is not
     /// a mailbox.
