@@ -212,6 +212,28 @@ import Ingest
         #expect(ScoreFusion.fuseByDocument([], documentOf: [:]).isEmpty)
     }
 
+    @Test func aDocumentsBestChunkOwesLessToItsNumberOfChunks() {
+        // Document 20 is a note of ten chunks whose best chunk (7) barely beats mail 10's only chunk (9):
+        // with ten tries, a best that high is expected by chance, so the mail comes first.
+        let list = ScoredList(items: [(7, 5.0), (9, 4.9), (8, 1.0), (11, 0.5), (12, 0.4)])
+        let documentOf: [Int64: Int64] = [7: 20, 8: 20, 9: 10, 11: 30, 12: 40]
+        #expect(ScoreFusion.fuseByDocument([list], documentOf: documentOf).map(\.id) == [7, 8, 9, 11, 12])
+        let corrected = ScoreFusion.fuseByDocument([list], documentOf: documentOf, chunkCounts: [20: 10, 10: 1])
+        #expect(corrected.map(\.id) == [9, 7, 8, 11, 12])
+        // A clear winner stays first however many chunks it has.
+        let clear = ScoredList(items: [(7, 9.0), (9, 4.9), (8, 1.0), (11, 0.5), (12, 0.4)])
+        #expect(ScoreFusion.fuseByDocument([clear], documentOf: documentOf, chunkCounts: [20: 10]).first?.id == 7)
+    }
+
+    @Test func expectedMaximumOfNormalDraws() {
+        // Exact values: 2 draws 0.564, 10 draws 1.539, 100 draws 2.508; Blom's approximation is within 0.03.
+        #expect(ScoreFusion.expectedMaximum(of: 1) == 0)
+        #expect(abs(ScoreFusion.expectedMaximum(of: 2) - 0.564) < 0.03)
+        #expect(abs(ScoreFusion.expectedMaximum(of: 10) - 1.539) < 0.03)
+        #expect(abs(ScoreFusion.expectedMaximum(of: 100) - 2.508) < 0.03)
+        #expect(abs(ScoreFusion.normalQuantile(0.975) - 1.95996) < 1e-4)
+    }
+
     @Test func scoreFusionOfOneListKeepsItsOrder() {
         let single = ScoredList(items: [(4, 0.9), (8, 0.7), (6, 0.2)])
         #expect(ScoreFusion.fuse([single]).map(\.id) == [4, 8, 6])
@@ -318,7 +340,7 @@ import Ingest
         let section = "The kiln plan: the gas kiln, kiln shelves, kiln wash, and a kiln vent for the kiln room."
         let long = (1...6).map { "## Part \($0)\n\n" + Array(repeating: section, count: 3).joined(separator: " ") }
         try scratch.write("notes/plan.md", note(title: "Kiln plan", date: "2026-01-10", body: long.joined(separator: "\n\n")))
-        try scratch.write("notes/lease.md", note(title: "Kiln lease", date: "2026-06-01", body: "We lease an electric kiln; the kiln comes in July."))
+        try scratch.write("notes/lease.md", note(title: "Kiln lease", date: "2026-06-01", body: "We lease an electric kiln from July."))
         try scratch.write("notes/studio.md", note(title: "Studio", date: "2026-03-01", body: "Studio chores for spring: shelves, the wheel, clay orders, and the kiln."))
         #expect(try store.sync([scratch.path("notes")], options: SyncOptions(maxChunkTokens: 60)).failed.isEmpty)
         let now = ISO8601DateFormatter().date(from: "2026-11-01T12:00:00Z")!
