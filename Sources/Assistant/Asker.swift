@@ -232,7 +232,7 @@ public struct Asker: Sendable {
         _ reply: String, question: String, sources: [String], detector: NotFoundDetector
     ) -> AskResult.Declined.Reason? {
         if detector.isNotFound(reply) { return .modelSaidNotFound }
-        if !statesSomething(reply) || isRepetitive(reply) { return .statesNothing }
+        if !statesSomething(reply) || isRepetitive(reply) || isRollCall(reply) { return .statesNothing }
         if ContextItem.reproducesHeader(reply) { return .copiesASource }
         if !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources) { return .identifierNotInSources }
         if !AmountCheck.accepts(reply, question: question, sources: sources) { return .amountNotInSources }
@@ -250,6 +250,24 @@ public struct Asker: Sendable {
         let words = LexicalText.words(CitationResolver.removingMarkers(from: reply))
         guard words.count >= 15 else { return false }
         return Double(Set(words).count) / Double(words.count) < 0.3
+    }
+
+    /// Whether the reply only lists names, each behind a citation marker of its own ("[3] Priya Natarajan
+    /// [4] Łukasz Wróbel [5] Ingrid Halvorsen"): a small model that cannot say who is meant reads out who
+    /// its sources are from. Naming every candidate is not naming the one asked for, even when it is
+    /// among them. Three names at least, each of one to four capitalized words, each under a different
+    /// source number; "Jonas, Priya and Ines [1]" from one source is an answer.
+    static func isRollCall(_ reply: String) -> Bool {
+        let marker = #/\[(\d+)\]/#
+        let numbers = reply.matches(of: marker).map { $0.output.1 }
+        guard numbers.count >= 3, Set(numbers).count == numbers.count else { return false }
+        let names = reply.split(separator: marker).map {
+            $0.split { $0.isWhitespace || $0.isPunctuation && $0 != "-" && $0 != "'" }
+        }.filter { !$0.isEmpty }
+        guard names.count >= 3 else { return false }
+        return names.allSatisfy { words in
+            words.count <= 4 && words.allSatisfy { $0.first?.isUppercase == true }
+        }
     }
 
     /// Whether the reply states anything once citation markers are removed. "[2][3]" alone does not, and

@@ -606,5 +606,19 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(!Asker.isRepetitive("Priya Natarajan took over as release manager from José on 2 October, after he stepped back from the project [3]."))
         #expect(!Asker.isRepetitive("Priya Natarajan [1]."))
     }
+
+    @Test func aReplyListingItsSourcesSendersStatesNothing() {
+        // Asked who the treasurer is, with no source naming one (HeldOutList l38).
+        #expect(Asker.isRollCall("[3] Priya Natarajan [4] Łukasz Wróbel [5] Ingrid Halvorsen [6] Søren Kjær"))
+        #expect(Asker.isRollCall("Priya Natarajan [1], José Carvalho [2], Ingrid Halvorsen [3]."))
+        #expect(Asker.declineReason(
+            "[1] Priya Natarajan [2] José Carvalho [3] Ingrid Halvorsen", question: "Who is the treasurer?",
+            sources: [], detector: NotFoundDetector()) == .statesNothing)
+        // Names with something said of them, one name, or several from one source are answers.
+        #expect(!Asker.isRollCall("[1] José Carvalho has offered to do it this time [2] Ingrid Halvorsen has agreed [3] Priya Natarajan"))
+        #expect(!Asker.isRollCall("[1] Priya Natarajan"))
+        #expect(!Asker.isRollCall("Jonas, Priya, Ines and Dana [1]."))
+        #expect(!Asker.isRollCall("Jonas [1], Priya [1], Ines [1]."))
+    }
 }
 
