@@ -232,7 +232,9 @@ public struct Asker: Sendable {
         _ reply: String, question: String, sources: [String], detector: NotFoundDetector
     ) -> AskResult.Declined.Reason? {
         if detector.isNotFound(reply) { return .modelSaidNotFound }
-        if !statesSomething(reply) || isRepetitive(reply) || isRollCall(reply) { return .statesNothing }
+        if !statesSomething(reply) || isRepetitive(reply) || (isRollCall(reply) && asksForOne(question)) {
+            return .statesNothing
+        }
         if ContextItem.reproducesHeader(reply) { return .copiesASource }
         if !IdentifierAnswerCheck.accepts(reply, question: question, sources: sources) { return .identifierNotInSources }
         if !AmountCheck.accepts(reply, question: question, sources: sources) { return .amountNotInSources }
@@ -254,9 +256,10 @@ public struct Asker: Sendable {
 
     /// Whether the reply only lists names, each behind a citation marker of its own ("[3] Priya Natarajan
     /// [4] Łukasz Wróbel [5] Ingrid Halvorsen"): a small model that cannot say who is meant reads out who
-    /// its sources are from. Naming every candidate is not naming the one asked for, even when it is
-    /// among them. Three names at least, each of one to four capitalized words, each under a different
-    /// source number; "Jonas, Priya and Ines [1]" from one source is an answer.
+    /// its sources are from. Asked for one (`asksForOne`), naming every candidate is not naming the one
+    /// asked for, even when it is among them. Three names at least, each of one to four capitalized
+    /// words, each under a different source number; "Jonas, Priya and Ines [1]" from one source is an
+    /// answer.
     static func isRollCall(_ reply: String) -> Bool {
         let marker = #/\[(\d+)\]/#
         let numbers = reply.matches(of: marker).map { $0.output.1 }
@@ -268,6 +271,14 @@ public struct Asker: Sendable {
         return names.allSatisfy { words in
             words.count <= 4 && words.allSatisfy { $0.first?.isUppercase == true }
         }
+    }
+
+    /// Whether `question` asks for one thing or person ("Who is the treasurer?", "Which contractor is
+    /// doing the kitchen?"), not for a list ("Which cities did we visit?", "Who are the panelists?"): it
+    /// has a singular "is" or "was", or opens with "who's".
+    static func asksForOne(_ question: String) -> Bool {
+        let words = LexicalText.words(question)
+        return words.contains("is") || words.contains("was") || words.starts(with: ["who", "s"])
     }
 
     /// Whether the reply states anything once citation markers are removed. "[2][3]" alone does not, and

@@ -619,6 +619,13 @@ func scriptedAnswer(_ question: String, reply: String, hits: [SearchHit]) async 
         #expect(!Asker.isRollCall("[1] Priya Natarajan"))
         #expect(!Asker.isRollCall("Jonas, Priya, Ines and Dana [1]."))
         #expect(!Asker.isRollCall("Jonas [1], Priya [1], Ines [1]."))
+        // A question for a list may get one item per source.
+        #expect(Asker.asksForOne("Which contractor is doing our kitchen renovation?"))
+        #expect(Asker.asksForOne("Who's the release manager?"))
+        #expect(!Asker.asksForOne("Which cities did we visit last year?"))
+        #expect(Asker.declineReason(
+            "[1] Lisbon [2] Porto [3] Braga", question: "Which cities did we visit last year?",
+            sources: [], detector: NotFoundDetector()) == nil)
     }
 }
 
