@@ -47,7 +47,8 @@ public struct MailboxReader: Sendable {
                 guard let document = byID[id] else { return nil }
                 return TranscriptMessage(
                     messageID: id, from: document.from ?? "unknown sender", to: document.to, date: document.date,
-                    text: ReplyCleaner.ownWords(document.body), isAutomated: document.isAutomated)
+                    text: ReplyCleaner.ownWords(document.body), isAutomated: document.isAutomated,
+                    inReplyTo: document.references.last)
             }
             return ThreadTranscript(threadID: thread.id, subject: thread.subject, messages: messages)
         }.filter { !$0.messages.isEmpty }

@@ -128,7 +128,7 @@ public struct Summarizer: Sendable {
             threadID: thread.threadID, subject: thread.subject, participants: thread.participants,
             messageIDs: thread.messages.map(\.messageID), firstDate: thread.messages.compactMap(\.date).min(),
             lastDate: thread.messages.compactMap(\.date).max(), notes: Self.refined(notes ?? SummaryNotes(), for: thread),
-            lastSender: last?.from, lastRecipients: last?.to ?? [], lastIsAutomated: last?.isAutomated ?? false,
+            lastSender: last?.from, lastRecipients: last.map(thread.addressees) ?? [], lastIsAutomated: last?.isAutomated ?? false,
             lastText: last?.text ?? "", fromCache: fromCache)
     }
 

@@ -17,7 +17,8 @@ public struct ThreadSummary: Sendable, Equatable, Encodable {
     /// Whom the thread waits on: the recipients of its newest message when a person wrote it and it asks
     /// something (`SummaryDigest.asksTheReader`); empty when nobody was asked anything.
     public var waitingOn: [String] = []
-    /// Sender of the newest message, and its recipients (for deciding whom a thread waits on).
+    /// Sender of the newest message, and whom it is addressed to (`ThreadTranscript.addressees`), for
+    /// deciding whom a thread waits on.
     public var lastSender: String?
     public var lastRecipients: [String]
     /// Whether a machine sent the newest message (a newsletter, a no-reply notice): then nobody waits on
@@ -106,7 +107,8 @@ public struct SummaryDigest: Sendable, Equatable, Encodable {
     /// The user is `userAddress` when configured, else the address that receives the most messages across
     /// all threads (in a personal mailbox, its owner). A thread waits on the user when its newest message
     /// came from someone else, was written by a person (not a newsletter or a no-reply notice), reached
-    /// the user (sent to them, or naming them on a list) and asks something of its reader: a question or a
+    /// the user (sent to them, answering them in a list archive without To:, or naming them on a list)
+    /// and asks something of its reader: a question or a
     /// request ("please…", "could you…", "let me know"). That is read from the mail itself, not from what
     /// a small model put in the summary, which lists "Maren: track the order" for every dispatch notice.
     /// Those threads come first; within each group, the most recent first.

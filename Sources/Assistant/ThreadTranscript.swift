@@ -12,14 +12,20 @@ public struct TranscriptMessage: Sendable, Equatable {
     public var text: String
     /// A machine sent it (`Document.isAutomated`): a newsletter, a notice, a no-reply confirmation.
     public var isAutomated: Bool
+    /// The Message-ID of the message it answers (its nearest reference), if any.
+    public var inReplyTo: String?
 
-    public init(messageID: String, from: String, to: [String] = [], date: Date?, text: String, isAutomated: Bool = false) {
+    public init(
+        messageID: String, from: String, to: [String] = [], date: Date?, text: String, isAutomated: Bool = false,
+        inReplyTo: String? = nil
+    ) {
         self.messageID = messageID
         self.from = from
         self.to = to
         self.date = date
         self.text = text
         self.isAutomated = isAutomated
+        self.inReplyTo = inReplyTo
     }
 }
 
@@ -63,6 +69,17 @@ public struct ThreadTranscript: Sendable, Equatable {
             result.append(person)
         }
         return result
+    }
+
+    /// Whom `message` is addressed to: its To and Cc, or, when it has none, the author of the message it
+    /// answers. A mailing list's archive (pipermail, Mailman's `.txt`) keeps no To:, and there a reply is
+    /// written to the one it answers, in front of the list.
+    public func addressees(of message: TranscriptMessage) -> [String] {
+        if !message.to.isEmpty { return message.to }
+        guard let parentID = message.inReplyTo, let parent = messages.first(where: { $0.messageID == parentID }),
+            MailAddress.address(of: parent.from) != MailAddress.address(of: message.from)
+        else { return [] }
+        return [parent.from]
     }
 
     static func entry(_ message: TranscriptMessage) -> String {

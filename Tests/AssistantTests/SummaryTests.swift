@@ -341,6 +341,30 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         #expect(digest.threads.filter(\.needsAction).map(\.threadID) == ["landlord", "list-mention"])
     }
 
+    @Test func aListReplyWithoutRecipientsWaitsOnTheOneItAnswers() async throws {
+        // A pipermail archive keeps no To:; the reply's question is for the author of the message it answers.
+        let priya = "Priya Natarajan <priya@x.org>"
+        let thread = ThreadTranscript(threadID: "t", subject: "3.2.1", messages: [
+            TranscriptMessage(messageID: "a", from: priya, date: day("2026-10-01"), text: "I can cut 3.2.1 next week."),
+            TranscriptMessage(messageID: "b", from: "José <jose@y.org>", date: day("2026-10-02"),
+                              text: "Could you include the NaN patch in 3.2.1?", inReplyTo: "a"),
+            TranscriptMessage(messageID: "c", from: priya, date: day("2026-10-03"), text: "Will do.", inReplyTo: "b"),
+            TranscriptMessage(messageID: "d", from: priya, date: day("2026-10-04"), text: "Done, see the tag.", inReplyTo: "c"),
+            TranscriptMessage(messageID: "e", from: "Ana <ana@z.org>", to: ["dev@lists.example"], date: day("2026-10-05"),
+                              text: "Any volunteers for 3.2.2?", inReplyTo: "d"),
+        ])
+        #expect(thread.addressees(of: thread.messages[1]) == [priya])
+        #expect(thread.addressees(of: thread.messages[2]) == ["José <jose@y.org>"])
+        #expect(thread.addressees(of: thread.messages[3]).isEmpty, "a follow-up to one's own message")
+        #expect(thread.addressees(of: thread.messages[4]) == ["dev@lists.example"], "a To: decides when there is one")
+        let summarizer = Summarizer(generator: ScriptedGenerator(reply: "SUMMARY: The 3.2.1 release."), prompts: packagedLibrary)
+        let asked = ThreadTranscript(threadID: "t", subject: "3.2.1", messages: Array(thread.messages.prefix(2)))
+        let digest = SummaryDigest.ordered(
+            [try await summarizer.summarize(asked)], userAddress: "priya@x.org", recipientCounts: [:])
+        #expect(digest.threads[0].waitingOn == [priya])
+        #expect(digest.threads[0].needsAction)
+    }
+
     @Test func digestEncodesTheCLIShapeAndRendersMarkdown() throws {
         let summary = thread("t1@x", last: "2024-03-01", from: "Ana <ana@x.org>", to: ["Dana <dana@x.org>"],
                              text: "Can you book the venue?", notes: SummaryNotes(
