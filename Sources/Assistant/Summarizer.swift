@@ -136,11 +136,21 @@ public struct Summarizer: Sendable {
     /// footer, without items the thread does not support, and with the decisions the thread states
     /// outright that the model did not list. Applied on every run, to cached notes too, so the cache
     /// holds what the model said and a better check needs no new summaries.
+    ///
+    /// A thread only machines wrote (a newsletter, a shipping notice) records nobody's decisions and asks
+    /// nobody's open questions: a newsletter's "X decided to move off CouchDB" is news, not a decision of
+    /// the reader's, so those sections stay empty. Its action items stay, since a notice may ask for one
+    /// ("renew by 1 December").
     static func refined(_ modelNotes: SummaryNotes, for thread: ThreadTranscript) -> SummaryNotes {
         var notes = modelNotes.withoutRepeatsAcrossPeople(thread.participants).withoutCopiedClosings(thread.messages)
             .supported(by: thread)
         // The parser collapses a looping phrase; summaries cached before it did are collapsed here.
         notes.summary = SummaryParser.withoutRepeatedRuns(notes.summary)
+        if !thread.messages.isEmpty && thread.messages.allSatisfy(\.isAutomated) {
+            notes.decisions = []
+            notes.openQuestions = []
+            return notes
+        }
         for decision in DecisionSpotter.decisions(in: thread)
         where !notes.decisions.contains(where: { Self.similar($0, decision) }) {
             notes.decisions.append(decision)

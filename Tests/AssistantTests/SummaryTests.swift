@@ -463,6 +463,28 @@ final class MemoryCache: SummaryCache, @unchecked Sendable {
         #expect(kept.summary == notes.summary)
     }
 
+    @Test func aThreadOnlyMachinesWroteHasNoDecisionsOrOpenQuestions() {
+        let newsletter = ThreadTranscript(threadID: "n", subject: "Field Tech Weekly #112", messages: [
+            TranscriptMessage(
+                messageID: "n1", from: "Field Tech Weekly <news@ftw.example>", to: ["dana@x.org"], date: day("2026-09-05"),
+                text: "Three teams decided to move off replicated document stores. Should you switch to SQLite? "
+                    + "Please renew your subscription by October 1.", isAutomated: true),
+        ])
+        let notes = SummaryNotes(
+            summary: "Offline-first roundup.", decisions: ["Three teams decided to move off replicated document stores"],
+            actionItems: [ActionItem(who: "Dana", what: "renew the subscription", due: "October 1")],
+            openQuestions: ["Should you switch to SQLite?"])
+        let refined = Summarizer.refined(notes, for: newsletter)
+        #expect(refined.decisions.isEmpty && refined.openQuestions.isEmpty)
+        #expect(refined.actionItems.map(\.what) == ["renew the subscription"])
+        // The same words from a person are that person's decision and question.
+        var fromAPerson = newsletter
+        fromAPerson.messages[0].isAutomated = false
+        let kept = Summarizer.refined(notes, for: fromAPerson)
+        #expect(kept.decisions.contains("Three teams decided to move off replicated document stores"))
+        #expect(kept.openQuestions == ["Should you switch to SQLite?"])
+    }
+
     @Test func wordFormsOfTheThreadCount() {
         let thread = ThreadTranscript(threadID: "g", subject: "Gearbox", messages: [
             TranscriptMessage(messageID: "g1", from: "Pellow Motors <jobs@pellow.example>", date: day("2026-05-13"),
