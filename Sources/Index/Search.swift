@@ -108,7 +108,7 @@ enum ScoreFusion {
             guard let document = documentOf[item.id] else { continue }
             best[document] = max(best[document] ?? -.infinity, item.score)
         }
-        let spread = standardDeviation(list.items.map(\.score))
+        let spread = meanAndDeviation(list.items.map(\.score)).deviation
         if spread > 0 {
             for (document, score) in best {
                 let chances = chunkCounts[document] ?? 1
@@ -147,10 +147,11 @@ enum ScoreFusion {
         return (low + high) / 2
     }
 
-    private static func standardDeviation(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
+    /// The mean and the (population) standard deviation of `values`; both 0 for none.
+    private static func meanAndDeviation(_ values: [Double]) -> (mean: Double, deviation: Double) {
+        guard !values.isEmpty else { return (0, 0) }
         let mean = values.reduce(0, +) / Double(values.count)
-        return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
+        return (mean, (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot())
     }
 
     private static func weight(_ weights: [Double]?, _ index: Int) -> Double {
@@ -161,8 +162,7 @@ enum ScoreFusion {
     /// says only "these matched": members get 1, everyone else 0.
     private static func standardize(_ list: ScoredList) -> (scores: [Int64: Double], missing: Double) {
         guard !list.items.isEmpty else { return ([:], 0) }
-        let mean = list.items.reduce(0.0) { $0 + $1.score } / Double(list.items.count)
-        let deviation = standardDeviation(list.items.map(\.score))
+        let (mean, deviation) = meanAndDeviation(list.items.map(\.score))
         guard deviation > 1e-12 else {
             return (Dictionary(list.items.map { ($0.id, 1.0) }, uniquingKeysWith: max), 0)
         }
@@ -276,8 +276,8 @@ extension IndexStore {
         guard !candidates.isEmpty else { return [] }
         var rows = try candidateRows(candidates)
         let documentOf = rows.mapValues(\.documentID)
-        let scored = ScoreFusion.fuseByDocument(
-            retrieved, documentOf: documentOf, chunkCounts: try chunkCounts(of: Set(documentOf.values)))
+        let chunkCounts = Dictionary(rows.values.map { ($0.documentID, $0.documentChunks) }, uniquingKeysWith: max)
+        let scored = ScoreFusion.fuseByDocument(retrieved, documentOf: documentOf, chunkCounts: chunkCounts)
         let topical = scored.map(\.id)
         guard !topical.isEmpty else { return [] }
         func inDateOrder(_ order: DateOrder, _ chunkDate: [Int64: Double]) -> (Int64, Int64) -> Bool {
@@ -499,26 +499,9 @@ extension IndexStore {
         var from: String?
         var date: Double?
         var dateIsFileTime: Bool
+        /// How many chunks the document has (`ScoreFusion.fuseByDocument`'s correction).
+        var documentChunks: Int
         var score: Double = 0
-    }
-
-    /// How many chunks each of `documents` has (`ScoreFusion.fuseByDocument`).
-    private func chunkCounts(of documents: Set<Int64>) throws -> [Int64: Int] {
-        let ids = Array(documents)
-        return try read { db in
-            var counts: [Int64: Int] = [:]
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                let slice = Array(ids[start..<min(ids.count, start + 500)])
-                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT document_id, COUNT(*) FROM chunks WHERE document_id IN (\(marks)) GROUP BY document_id",
-                    arguments: StatementArguments(slice))
-                {
-                    counts[row[0]] = row[1]
-                }
-            }
-            return counts
-        }
     }
 
     private func candidateRows(_ ids: [Int64]) throws -> [Int64: CandidateRow] {
@@ -531,7 +514,8 @@ extension IndexStore {
                     db,
                     sql: """
                         SELECT c.id, c.document_id, c.ordinal, c.text, c.heading, c.line_start, c.line_end, c.text_hash,
-                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date, d.date_is_file_time
+                            d.kind, d.path, d.message_id, d.title, d.from_addr, d.date, d.date_is_file_time,
+                            (SELECT COUNT(*) FROM chunks n WHERE n.document_id = c.document_id) AS document_chunks
                         FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(marks))
                         """,
                     arguments: StatementArguments(slice))
@@ -542,7 +526,7 @@ extension IndexStore {
                         heading: row["heading"], lineStart: row["line_start"], lineEnd: row["line_end"],
                         textHash: row["text_hash"], kind: DocumentKind(rawValue: row["kind"]) ?? .note, path: row["path"],
                         messageID: row["message_id"], title: row["title"], from: row["from_addr"], date: row["date"],
-                        dateIsFileTime: row["date_is_file_time"])
+                        dateIsFileTime: row["date_is_file_time"], documentChunks: row["document_chunks"])
                 }
             }
             return rows
